@@ -1,0 +1,85 @@
+"""Claims of a chapter: each is a measured number, the paper's value and a pass/fail test.
+
+``Claims.check`` records a row and raises ``AssertionError`` at once when it fails, so a chapter whose
+claim does not reproduce fails the book build and the tests. ``Claims.table()`` renders the closing
+table; ``Claims.save()`` writes it to ``data/results/<chapter>.json`` for the book-wide claims page.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import runtime
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return str(value)
+        a = abs(value)
+        if a != 0 and (a < 1e-3 or a >= 1e5):
+            return f"{value:.2e}"
+        return f"{value:.3g}" if a < 1 else f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    return str(value)
+
+
+@dataclass
+class Claim:
+    claim: str
+    paper: str
+    ours: str
+    passed: bool
+    section: str = ""
+    value: object = None
+
+
+@dataclass
+class Claims:
+    chapter: str
+    rows: list[Claim] = field(default_factory=list)
+
+    def check(self, claim: str, *, paper: str, ours, ok: bool, section: str = "", rule: str = "") -> object:
+        """Record ``claim`` (paper's value, our measured value ``ours``, pass = ``ok``); raise if it fails.
+
+        ``rule`` (e.g. ``"> 10 dB"``) is appended to the displayed value so the table shows the threshold.
+        Returns ``ours`` so the call can sit inside an expression.
+        """
+        ok = bool(ok)
+        shown = _fmt(ours) + (f" ({rule})" if rule else "")
+        value = ours if isinstance(ours, (int, float, str, bool, list, tuple)) else str(ours)
+        self.rows = [r for r in self.rows if r.claim != claim]  # re-running a cell replaces its row
+        self.rows.append(Claim(claim, paper, shown, ok, section, value))
+        if not ok:
+            raise AssertionError(f"[{self.chapter}] claim failed: {claim}: measured {shown}; paper: {paper}")
+        return ours
+
+    def table(self):
+        """The claims as a pandas-free HTML/markdown table object (renders in Jupyter and the book)."""
+        from IPython.display import Markdown
+
+        lines = ["| claim | paper | this book | pass |", "|---|---|---|---|"]
+        for r in self.rows:
+            lines.append(f"| {r.claim} | {r.paper} | {r.ours} | {'✅' if r.passed else '❌'} |")
+        return Markdown("\n".join(lines))
+
+    def save(self, folder: str | Path | None = None) -> Path:
+        folder = Path(folder or runtime.REPO_ROOT / "data" / "results")
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self.chapter}.json"
+        payload = {"chapter": self.chapter, "profile": runtime.profile(),
+                   "rows": [{k: (v if isinstance(v, (int, float, str, bool, list, type(None))) else str(v))
+                             for k, v in asdict(r).items()} for r in self.rows]}
+        path.write_text(json.dumps(payload, indent=1, default=str))
+        return path
+
+    @property
+    def all_passed(self) -> bool:
+        return all(r.passed for r in self.rows)

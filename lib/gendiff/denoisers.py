@@ -1,0 +1,113 @@
+"""Closed-form reference denoisers, with the book's interface ``D(y, sigma) -> x_hat``.
+
+* :class:`EmpiricalDenoiser` — the MMSE denoiser of the *empirical* distribution of N training images
+  ("multi-delta", Li et al. 2024 §3.1; the optimum of the training loss that a network would reach if it
+  memorised):  D_M(y; σ) = Σ_i softmax_i(−‖y − x_i‖²/2σ²)·x_i, computed with log-sum-exp in chunks.
+* :class:`GaussianDenoiser` — the MMSE denoiser of N(μ, Σ) fitted to the data (Wiener filter):
+  D_G(y; σ) = μ + U diag(λ_k/(λ_k + σ²)) Uᵀ(y − μ)  (Li et al. eq. 6), plus the closed-form solution of
+  the probability-flow ODE with this denoiser (Li et al. eq. 7).
+
+Both satisfy Miyasawa/Tweedie, D(y) = y + σ²∇log p_σ(y), for their distribution.
+"""
+from __future__ import annotations
+
+import torch
+
+
+def _flat(y: torch.Tensor) -> torch.Tensor:
+    return y.reshape(y.shape[0], -1)
+
+
+def _sigma_col(sigma, n: int, like: torch.Tensor) -> torch.Tensor:
+    s = torch.as_tensor(sigma, dtype=like.dtype, device=like.device).reshape(-1)
+    return (s.expand(n) if s.numel() == 1 else s).view(n, 1)
+
+
+class EmpiricalDenoiser:
+    """Posterior mean under the uniform distribution on the training set ``x`` (N, ...).
+
+    ``chunk`` bounds memory: the (B, N) distance matrix is built ``chunk`` training images at a time and
+    combined by a running log-sum-exp.
+    """
+
+    def __init__(self, x: torch.Tensor, *, chunk: int = 8192):
+        self.x = x
+        self.flat = _flat(x)
+        self.sq = (self.flat.double() ** 2).sum(1)
+        self.chunk = chunk
+
+    def weights(self, y: torch.Tensor, sigma) -> torch.Tensor:
+        """Posterior weights softmax_i(−‖y − x_i‖²/2σ²), shape (B, N) (float64)."""
+        yf = _flat(y).double().to(self.flat.device)
+        s = _sigma_col(sigma, yf.shape[0], yf)
+        d2 = (yf**2).sum(1, keepdim=True) - 2 * yf @ self.flat.double().T + self.sq[None]
+        return torch.softmax(-d2 / (2 * s**2), dim=1)
+
+    def __call__(self, y: torch.Tensor, sigma) -> torch.Tensor:
+        yf = _flat(y).double().to(self.flat.device)
+        s2 = _sigma_col(sigma, yf.shape[0], yf) ** 2
+        y2 = (yf**2).sum(1, keepdim=True)
+        m = torch.full((yf.shape[0], 1), -torch.inf, dtype=torch.float64, device=yf.device)
+        acc = torch.zeros_like(yf)
+        tot = torch.zeros_like(m)
+        for i in range(0, self.flat.shape[0], self.chunk):
+            xf = self.flat[i:i + self.chunk].double()
+            logit = -(y2 - 2 * yf @ xf.T + self.sq[i:i + self.chunk][None]) / (2 * s2)
+            m_new = torch.maximum(m, logit.max(1, keepdim=True).values)
+            scale = torch.exp(m - m_new)
+            w = torch.exp(logit - m_new)
+            acc = acc * scale + w @ xf
+            tot = tot * scale + w.sum(1, keepdim=True)
+            m = m_new
+        return (acc / tot).to(y.dtype).reshape(y.shape)
+
+
+class GaussianDenoiser:
+    """Wiener filter of N(μ, Σ) with μ, Σ = mean and (1/N) covariance of ``x`` (float64 ``eigh``; λ ≥ 0).
+
+    ``mean``/``cov`` may be given directly instead of data (e.g. for a known Gaussian).
+    """
+
+    def __init__(self, x: torch.Tensor | None = None, *, mean: torch.Tensor | None = None,
+                 cov: torch.Tensor | None = None, shape: tuple | None = None):
+        if x is not None:
+            f = _flat(x).double()
+            mean = f.mean(0)
+            c = f - mean
+            cov = c.T @ c / f.shape[0]
+            shape = tuple(x.shape[1:])
+        if mean is None or cov is None:
+            raise ValueError("give data x, or both mean and cov")
+        self.shape = shape or (mean.numel(),)
+        self.mu = mean.double().reshape(-1)
+        lam, U = torch.linalg.eigh(cov.double())
+        self.eigvals = lam.clamp_min(0).flip(0)      # descending
+        self.eigvecs = U.flip(1)                     # columns u_k
+        self.cov = cov.double()
+
+    def shrinkage(self, sigma: float) -> torch.Tensor:
+        """λ_k/(λ_k + σ²): the gain of D_G along each principal direction."""
+        return self.eigvals / (self.eigvals + sigma**2)
+
+    def weight(self, sigma: float) -> torch.Tensor:
+        """W_G(σ) = Σ(Σ + σ²I)⁻¹ = U diag(λ/(λ+σ²)) Uᵀ, (d, d)."""
+        return (self.eigvecs * self.shrinkage(sigma)) @ self.eigvecs.T
+
+    def bias(self, sigma: float) -> torch.Tensor:
+        """b_G(σ) = (I − W_G(σ))μ."""
+        return self.mu - self.weight(sigma) @ self.mu
+
+    def __call__(self, y: torch.Tensor, sigma) -> torch.Tensor:
+        yf = _flat(y).double()
+        s2 = _sigma_col(sigma, yf.shape[0], yf) ** 2                       # (B, 1)
+        c = (yf - self.mu) @ self.eigvecs                                   # (B, d) coefficients
+        out = self.mu + (c * self.eigvals / (self.eigvals + s2)) @ self.eigvecs.T
+        return out.to(y.dtype).reshape(y.shape)
+
+    def closed_form_sample(self, x_T: torch.Tensor, sigma_T: float, sigma: float = 0.0) -> torch.Tensor:
+        """Solution at level σ of the probability-flow ODE dx/dσ = (x − D_G(x; σ))/σ started at x_T, σ_T
+        (Li et al. eq. 7, after Wang & Vastola):  x(σ) = μ + Σ_k √((σ² + λ_k)/(σ_T² + λ_k)) ⟨u_k, x_T − μ⟩ u_k."""
+        f = _flat(x_T).double()
+        c = (f - self.mu) @ self.eigvecs
+        g = torch.sqrt((sigma**2 + self.eigvals) / (sigma_T**2 + self.eigvals))
+        return (self.mu + (c * g) @ self.eigvecs.T).to(x_T.dtype).reshape(x_T.shape)
