@@ -111,3 +111,50 @@ class GaussianDenoiser:
         c = (f - self.mu) @ self.eigvecs
         g = torch.sqrt((sigma**2 + self.eigvals) / (sigma_T**2 + self.eigvals))
         return (self.mu + (c * g) @ self.eigvecs.T).to(x_T.dtype).reshape(x_T.shape)
+
+
+class GaussianMixture:
+    """A Gaussian mixture Σ_k π_k N(μ_k, C_k) in d dimensions with its exact noisy density and MMSE denoiser.
+
+    The noisy density is p_σ(y) = Σ_k π_k N(y; μ_k, C_k + σ²I), and the posterior mean
+    E[x | y] = Σ_k w_k(y)·(μ_k + C_k(C_k + σ²I)⁻¹(y − μ_k)), w_k ∝ π_k N(y; μ_k, C_k + σ²I).
+    Used to check Miyasawa/Tweedie, E[x | y] = y + σ²∇log p_σ(y), numerically (background chapter).
+    """
+
+    def __init__(self, means: torch.Tensor, covs: torch.Tensor, weights: torch.Tensor | None = None):
+        self.means = means.double()                    # (K, d)
+        self.covs = covs.double()                      # (K, d, d)
+        K = means.shape[0]
+        self.weights = (torch.full((K,), 1.0 / K) if weights is None else weights).double()
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        k = torch.multinomial(self.weights, n, replacement=True, generator=generator)
+        L = torch.linalg.cholesky(self.covs)
+        z = torch.randn(n, self.means.shape[1], generator=generator, dtype=torch.float64)
+        return self.means[k] + torch.einsum("nij,nj->ni", L[k], z)
+
+    def log_density(self, y: torch.Tensor, sigma: float) -> torch.Tensor:
+        """log p_σ(y), shape (B,)."""
+        d = self.means.shape[1]
+        C = self.covs + sigma**2 * torch.eye(d, dtype=torch.float64)
+        comp = torch.distributions.MultivariateNormal(self.means, covariance_matrix=C)
+        lp = comp.log_prob(y.double()[:, None, :])      # (B, K)
+        return torch.logsumexp(lp + self.weights.log(), dim=1)
+
+    def score(self, y: torch.Tensor, sigma: float) -> torch.Tensor:
+        """∇_y log p_σ(y) by automatic differentiation, (B, d)."""
+        y = y.double().detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(self.log_density(y, sigma).sum(), y)
+        return g
+
+    def __call__(self, y: torch.Tensor, sigma) -> torch.Tensor:
+        """Exact posterior mean E[x | y] (the MMSE denoiser), (B, d)."""
+        s = float(sigma)
+        d = self.means.shape[1]
+        yd = y.double()
+        C = self.covs + s**2 * torch.eye(d, dtype=torch.float64)
+        comp = torch.distributions.MultivariateNormal(self.means, covariance_matrix=C)
+        w = torch.softmax(comp.log_prob(yd[:, None, :]) + self.weights.log(), dim=1)          # (B, K)
+        gain = self.covs @ torch.linalg.inv(C)                                                  # (K, d, d)
+        cond = self.means[None] + torch.einsum("kij,bkj->bki", gain, yd[:, None, :] - self.means[None])
+        return (w[..., None] * cond).sum(1).to(y.dtype)

@@ -126,3 +126,21 @@ def psnr_axes(ax, *, identity: bool = True, lo: float = 0, hi: float = 40):
 def symmetric_range(x) -> float:
     """max |x|, for a symmetric colour range of signed images (eigenvectors)."""
     return float(np.abs(_np(x)).max())
+
+
+def compare_denoisers(x: torch.Tensor, sigma: float, denoisers: dict, *, seed: int = 0, vmin: float = 0.0,
+                      vmax: float = 1.0, scale: float = 1.4):
+    """One clean image ``x`` (1, C, H, W), its noisy version at ``sigma`` and each denoiser's output, with
+    the PSNR of each (dB) in the titles. ``denoisers`` maps a name to ``D(y, sigma)``. The noise comes from
+    ``seed``, so moving a σ slider changes only the noise level, not the noise pattern."""
+    from .metrics import psnr
+
+    g = torch.Generator().manual_seed(seed)
+    y = x + sigma * torch.randn(x.shape, generator=g)
+    imgs, titles = [x, y], ["clean", f"noisy σ={sigma:.3g}\n{float(psnr(y, x, vmax - vmin)):.1f} dB"]
+    for name, D in denoisers.items():
+        with torch.no_grad():
+            out = D(y, sigma).detach().cpu().to(x.dtype)
+        imgs.append(out)
+        titles.append(f"{name}\n{float(psnr(out, x, vmax - vmin)):.1f} dB")
+    return show_images(torch.cat(imgs), nrow=1, titles=titles, vmin=vmin, vmax=vmax, scale=scale)

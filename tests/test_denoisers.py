@@ -1,0 +1,42 @@
+import torch
+
+from gendiff import runtime, sampling
+from gendiff.denoisers import EmpiricalDenoiser, GaussianDenoiser, GaussianMixture
+
+
+def test_gaussian_denoiser_matches_monte_carlo_posterior_mean():
+    g = runtime.generator(0)
+    A = torch.randn(4, 4, generator=g, dtype=torch.float64)
+    cov, mean = A @ A.T / 4 + 0.1 * torch.eye(4, dtype=torch.float64), torch.randn(4, generator=g, dtype=torch.float64)
+    D = GaussianDenoiser(mean=mean, cov=cov)
+    prior = GaussianMixture(mean[None], cov[None])
+    mc = EmpiricalDenoiser(prior.sample(400_000, generator=g), chunk=100_000)
+    y = prior.sample(16, generator=g) + 0.5 * torch.randn(16, 4, generator=g, dtype=torch.float64)
+    exact = D(y, 0.5)
+    torch.testing.assert_close(exact, prior(y, 0.5))               # two closed forms agree
+    assert ((mc(y, 0.5) - exact).norm(dim=1).mean() / exact.norm(dim=1).mean()) < 0.02
+
+
+def test_tweedie_identity_for_a_mixture():
+    m = GaussianMixture(torch.tensor([[0.0, 0.0], [3.0, 1.0]]), torch.stack([torch.eye(2), 0.3 * torch.eye(2)]))
+    y = m.sample(10, generator=runtime.generator(1))
+    torch.testing.assert_close(m(y, 0.7), y.double() + 0.49 * m.score(y, 0.7))
+
+
+def test_empirical_denoiser_at_tiny_sigma_returns_nearest_training_image():
+    x = torch.rand(50, 1, 4, 4, generator=runtime.generator(2))
+    D = EmpiricalDenoiser(x, chunk=7)                              # chunked log-sum-exp path
+    y = x[[3, 17]] + 0.01 * torch.randn(2, 1, 4, 4, generator=runtime.generator(3))
+    torch.testing.assert_close(D(y, 0.01), x[[3, 17]])
+    w = D.weights(y, 1e3)
+    torch.testing.assert_close(w.sum(1), torch.ones(2, dtype=torch.float64))
+
+
+def test_gaussian_closed_form_ode_matches_heun():
+    x = torch.rand(200, 16, generator=runtime.generator(4), dtype=torch.float64)
+    D = GaussianDenoiser(x)
+    z = 80 * torch.randn(4, 16, generator=runtime.generator(5), dtype=torch.float64)
+    num = sampling.edm_sample(D, z, num_steps=40, solver="heun").x
+    exact = D.closed_form_sample(z, 80.0, 0.002)
+    assert ((num - exact).norm() / exact.norm()) < 0.02
+    torch.testing.assert_close(D.weight(0.3) @ x[0] + D.bias(0.3), D(x[:1], 0.3)[0])

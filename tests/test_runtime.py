@@ -1,0 +1,96 @@
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import pytest
+import torch
+
+from gendiff import runtime
+from gendiff.claims import Claims
+
+
+def test_default_profile_is_ci():
+    assert runtime.profile() == "ci"
+
+
+def test_unknown_profile_lists_valid_values(monkeypatch):
+    monkeypatch.setenv("BOOK_PROFILE", "fast")
+    with pytest.raises(ValueError, match="ci, full"):
+        runtime.profile()
+
+
+def test_pick_returns_the_profiles_config(monkeypatch):
+    monkeypatch.setenv("BOOK_PROFILE", "full")
+    assert runtime.pick({"ci": 1, "full": 2}) == 2
+    with pytest.raises(KeyError):
+        runtime.pick({"ci": 1})
+
+
+@pytest.mark.parametrize("value", ["two", "0"])
+def test_bad_thread_count_is_an_error(monkeypatch, value):
+    monkeypatch.setenv("BOOK_THREADS", value)
+    with pytest.raises(ValueError, match="BOOK_THREADS"):
+        runtime.threads()
+
+
+def test_same_seed_same_numbers():
+    a = torch.randn(5, generator=runtime.generator(3))
+    b = torch.randn(5, generator=runtime.generator(3))
+    runtime.seed_everything(7); c = torch.rand(3)
+    runtime.seed_everything(7); d = torch.rand(3)
+    assert torch.equal(a, b) and torch.equal(c, d)
+
+
+def test_cache_reuses_result():
+    calls = []
+    def compute():
+        calls.append(1)
+        return {"w": torch.arange(3.0)}
+    key = {"cfg": 1, "data": torch.ones(4)}
+    first = runtime.cached("t", key, compute)
+    second = runtime.cached("t", key, compute)
+    assert len(calls) == 1 and torch.equal(first["w"], second["w"])
+    runtime.cached("t", {"cfg": 1, "data": torch.zeros(4)}, compute)   # other data -> other entry
+    assert len(calls) == 2
+
+
+def test_corrupt_checkpoint_is_recomputed_with_a_warning():
+    key = {"x": 1}
+    runtime.cached("c", key, lambda: {"v": torch.ones(2)})
+    path = runtime.cache_dir() / f"c-{runtime.config_hash(key)}.pt"
+    path.write_bytes(path.read_bytes()[:20])                # truncated file
+    with pytest.warns(RuntimeWarning, match="unreadable"):
+        out = runtime.cached("c", key, lambda: {"v": torch.full((2,), 5.0)})
+    assert torch.equal(out["v"], torch.full((2,), 5.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                      # now healthy: no warning
+        assert torch.equal(runtime.cached("c", key, lambda: None)["v"], torch.full((2,), 5.0))
+
+
+def test_two_processes_share_the_cache_safely(tmp_path):
+    script = textwrap.dedent("""
+        import sys, time, torch
+        from gendiff import runtime
+        def compute():
+            with open(sys.argv[1], "a") as fh: fh.write("x")
+            time.sleep(1.0)
+            return {"v": torch.arange(1000.0)}
+        print(float(runtime.cached("p", {"k": 1}, compute)["v"].sum()))
+    """)
+    log = tmp_path / "calls"
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(log)], stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert outs == ["499500.0", "499500.0"]
+    assert log.read_text() == "x"                          # computed once; the other process waited
+    assert not list(runtime.cache_dir().glob("*.tmp"))
+
+
+def test_claims_raise_on_failure_and_save(tmp_path):
+    c = Claims("demo")
+    c.check("ok", paper="1", ours=1.0, ok=True)
+    with pytest.raises(AssertionError, match="claim failed: bad"):
+        c.check("bad", paper="1", ours=2.0, ok=False)
+    path = c.save(tmp_path)
+    assert path.exists() and '"bad"' in path.read_text()
