@@ -94,3 +94,15 @@ def test_claims_raise_on_failure_and_save(tmp_path):
         c.check("bad", paper="1", ours=2.0, ok=False)
     path = c.save(tmp_path)
     assert path.exists() and '"bad"' in path.read_text()
+
+
+def test_cache_key_accepts_any_tensor_layout():
+    a = torch.arange(6.0).reshape(2, 3)
+    assert runtime.tensor_digest(a[:, :, None].expand(2, 3, 1)) == runtime.tensor_digest(a[:, :, None].contiguous())
+    assert runtime.tensor_digest(a.T) == runtime.tensor_digest(a.T.contiguous())
+
+
+def test_claims_table_escapes_pipes():
+    c = Claims("demo")
+    c.check("|h − h*| small", paper="< 1", ours=0.5, ok=True)
+    assert "\\|h − h*\\|" in c.table().data

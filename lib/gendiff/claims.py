@@ -66,8 +66,9 @@ class Claims:
         from IPython.display import Markdown
 
         lines = ["| claim | paper | this book | pass |", "|---|---|---|---|"]
+        esc = lambda s: str(s).replace("|", "\\|")
         for r in self.rows:
-            lines.append(f"| {r.claim} | {r.paper} | {r.ours} | {'✅' if r.passed else '❌'} |")
+            lines.append(f"| {esc(r.claim)} | {esc(r.paper)} | {esc(r.ours)} | {'✅' if r.passed else '❌'} |")
         return Markdown("\n".join(lines))
 
     def save(self, folder: str | Path | None = None) -> Path:

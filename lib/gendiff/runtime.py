@@ -153,7 +153,7 @@ def tensor_digest(t: torch.Tensor) -> str:
     """A short content hash of a tensor (shape, dtype and bytes), so data can be part of a cache key."""
     t = t.detach().cpu().contiguous()
     h = hashlib.sha1(f"{tuple(t.shape)}{t.dtype}".encode())
-    h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    h.update(t.reshape(-1).clone().view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()[:16]
 
 

@@ -1,0 +1,147 @@
+"""Unit tests for gendiff.minnorm: closed-form identities, shapes, determinism, clear errors."""
+import numpy as np
+import pytest
+import torch
+
+from gendiff import minnorm as mm
+
+X1 = np.array([-2.0, -0.9, 0.0, 1.2, 2.0])
+RHO = 0.1
+RNG = np.random.default_rng(0)
+
+
+def _ball(X, r, n=200):
+    X = np.asarray(X, float)
+    d = X.shape[1]
+    z = RNG.standard_normal((len(X), n, d))
+    z /= np.linalg.norm(z, axis=-1, keepdims=True)
+    return X[:, None] + z * r * RNG.uniform(0, 1, (len(X), n, 1)) ** (1 / d)
+
+
+def test_1d_flat_on_balls():
+    y = X1[:, None] + RNG.uniform(-RHO, RHO, (5, 100))
+    assert np.abs(mm.minnorm_1d(y, X1, RHO) - X1[:, None]).max() <= 1e-12
+
+
+def test_1d_midpoints_fixed_and_contraction():
+    mids = (X1[1:] + X1[:-1]) / 2
+    np.testing.assert_allclose(mm.minnorm_1d(mids, X1, RHO), mids, atol=1e-12)
+    y = np.linspace(-3, 3, 10_001)
+    assert (mm.contraction_violation(mm.minnorm_1d(y, X1, RHO), y, X1) > 1e-12).sum() == 0
+
+
+def test_1d_cost_formula_and_limit():
+    assert mm.repr_cost_1d(X1, RHO) == pytest.approx(10.0825396825, rel=1e-9)
+    assert mm.repr_cost_1d(X1, 1e-9) == pytest.approx(2 * (len(X1) - 1), rel=1e-8)
+    y = np.linspace(-3, 3, 101)
+    np.testing.assert_allclose(mm.minnorm_1d(y, X1, 1e-9), np.clip(y, -2, 2), atol=1e-8)
+
+
+def test_1d_rejects_overlapping_balls():
+    with pytest.raises(ValueError, match="smallest gap"):
+        mm.minnorm_1d(0.0, X1, 0.45)
+
+
+def test_interval_variant_matches_rho_version():
+    x, lo, hi = mm.clipped_intervals(X1, RHO)
+    y = np.linspace(-3, 3, 1001)
+    np.testing.assert_allclose(mm.minnorm_1d(y, X1, lo=lo, hi=hi), mm.minnorm_1d(y, X1, RHO), atol=1e-15)
+
+
+def test_emmse_limits():
+    y = np.array([-1.5, 0.55, 1.7])
+    np.testing.assert_allclose(mm.emmse(y, X1, 1e-4), mm.nearest_point(y, X1))
+    np.testing.assert_allclose(mm.emmse(y, X1, 1e4), np.full(3, X1.mean()), atol=1e-6)
+
+
+@pytest.mark.parametrize("which", ["obtuse", "regular", "subspace", "rays", "face_anchor"])
+def test_multivariate_flat_on_balls(which):
+    X_obt = np.array([[0.0, 0.0], [1.0, 0.0], [-0.5, 0.8]])
+    X_equ = mm.equilateral_triangle()
+    if which == "obtuse":
+        X, h = X_obt, lambda Y: mm.minnorm_obtuse_simplex(Y, X_obt[0], X_obt[1:], RHO)
+    elif which == "regular":
+        X, h = X_equ, lambda Y: mm.minnorm_regular_simplex(Y, X_equ, RHO)
+    elif which == "face_anchor":
+        X, h = X_obt, lambda Y: mm.face_aligned_simplex(Y, X_obt, RHO, p=np.array([0.3, -0.7]))
+    elif which == "subspace":
+        Q = np.linalg.qr(RNG.standard_normal((4, 4)))[0]
+        X = X_equ @ Q[:2] + 0.3
+        h = lambda Y: mm.minnorm_subspace(Y, X, RHO, lambda Z, Zx, r: mm.minnorm_regular_simplex(Z, Zx, r))
+    else:
+        rays = [(np.array([1.0, 0]), [1.0, 2.0]), (np.array([0, 1.0]), [1.5]), (np.array([-1.0, -1.0]), [0.8])]
+        X = np.vstack([np.zeros(2)] + [u / np.linalg.norm(u) * t for u, ts in rays for t in ts])
+        h = lambda Y: mm.minnorm_rays(Y, np.zeros(2), rays, RHO)
+    Y = _ball(X, RHO)
+    out = h(Y.reshape(-1, X.shape[1])).reshape(Y.shape)
+    assert np.abs(out - X[:, None]).max() <= 1e-12
+
+
+def test_costs_and_ordering():
+    X_obt = np.array([[0.0, 0.0], [1.0, 0.0], [-0.5, 0.8]])
+    X_equ = mm.equilateral_triangle()
+    assert mm.cost_obtuse(X_obt[0], X_obt[1:], RHO) == pytest.approx(5.038, abs=1e-3)
+    assert mm.cost_regular(X_equ, RHO) == pytest.approx(6 / 1.3, rel=1e-12)
+    assert mm.cost_regular(X_equ, RHO) / mm.cost_face_aligned(X_equ, RHO, p=X_equ[0]) == pytest.approx(np.sqrt(3) / 2)
+    assert mm.cost_obtuse(X_obt[0], X_obt[1:], RHO) < mm.best_face_anchor(X_obt, RHO)[1]
+
+
+def test_rejects_acute_for_edge_construction():
+    with pytest.raises(ValueError, match="non-acute"):
+        mm.minnorm_obtuse_simplex(np.zeros((1, 2)), *np.split(mm.equilateral_triangle(), [1]), RHO)
+
+
+def test_facet_geometry_regular():
+    nu, H, _ = mm.facet_geometry(mm.equilateral_triangle())
+    np.testing.assert_allclose(H, 1.5)
+    np.testing.assert_allclose(np.linalg.norm(nu, axis=1), 1)
+
+
+def test_sample_ball_radius_and_shape():
+    x = torch.zeros(3, 4, 5)
+    y = mm.sample_ball(x, 7, 0.5, torch.Generator().manual_seed(0))
+    assert y.shape == (3, 4, 7, 5)
+    assert float(y.norm(dim=-1).max()) <= 0.5 + 1e-6
+
+
+def test_shallow_net_shapes_costs_and_groups():
+    net = mm.ShallowDenoiser(3, 8, groups=2, generator=torch.Generator().manual_seed(0))
+    y = torch.randn(2, 5, 3)
+    assert net(y).shape == (2, 5, 3)
+    # path cost ≤ weight cost (AM-GM), equality after balancing
+    assert torch.all(net.path_cost() <= net.cost() + 1e-6)
+    with pytest.raises(ValueError, match="groups"):
+        net(torch.randn(5, 3))
+
+
+def test_training_is_deterministic_and_groups_independent():
+    X = torch.tensor(np.stack([X1, X1])[:, :, None], dtype=torch.float32)
+    cfg = mm.MinNormTrainConfig(K=8, M=4, steps=20, endpoints=True, init_bias="data")
+    a, _ = mm.train_minnorm(X, [False, True], cfg, cache=False, progress=False)
+    b, _ = mm.train_minnorm(X, [False, True], cfg, cache=False, progress=False)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb)
+    with pytest.raises(ValueError, match="groups"):
+        mm.train_minnorm(X, [False], cfg, cache=False, progress=False)
+
+
+def test_alignment_and_span_energy():
+    dirs = np.eye(2)
+    assert np.allclose(mm.alignment(np.array([[3.0, 0.0], [0.0, -1.0]]), dirs), 1)
+    D = mm.digits_simplex()
+    _, U = mm.affine_basis(D)
+    assert U.shape == (64, 3)
+    np.testing.assert_allclose(mm.span_energy(U.T, D), 1)
+    assert mm.random_span_energy(D) == pytest.approx(3 / 64, rel=0.15)
+
+
+def test_smoke_full():
+    from gendiff.configs.ch02 import smoke_full
+    out = smoke_full()
+    assert set(out) == {"1d", "tri", "digits", "gen"}
+
+
+def test_ray_cost_is_sum_of_1d_costs():
+    rays = [(np.array([1.0, 0]), [1.0, 2.0]), (np.array([0, 1.0]), [1.5])]
+    expect = mm.repr_cost_1d([0, 1.0, 2.0], RHO) + mm.repr_cost_1d([0, 1.5], RHO)
+    assert mm.cost_rays(rays, RHO) == pytest.approx(expect, rel=1e-12)
