@@ -1,0 +1,149 @@
+"""Configuration of chapter 3 (Li, Dai & Qu 2024: the hidden Gaussian structure of diffusion denoisers).
+
+Both profiles side by side; the chapter does ``cfg = runtime.pick(PROFILES)``. ``load_data(cfg)`` returns
+the training pool and the held-out images in [−1, 1] (EDM convention), and ``smoke_full()`` builds the
+``full`` profile's data and models at full size and runs one training step, one sampler step and one
+analysis step of each on the CPU (called by ``tests/test_gaussian.py`` so ``full`` never rots unseen).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, replace
+
+import torch
+
+from .. import runtime
+
+#: environment variable naming a folder of images (CIFAR-10 / FFHQ PNGs …) to use at ``full``.
+FOLDER_ENV = "BOOK_CH03_FOLDER"
+
+
+@dataclass(frozen=True)
+class Ch03Config:
+    data: str                          # "digits" (8×8, x/8 − 1) or "patches" (photo patches / BOOK_CH03_FOLDER)
+    image_size: int                    # digits: 8; paper: 64 (FFHQ), 32 (CIFAR-10)
+    n_pool: int                        # training pool (nested subsets and disjoint halves are cut from it)
+    n_heldout: int                     # held-out images: linearity, RMSE and distillation inputs
+    sizes: tuple[int, ...]             # training-set sizes N of the size sweep (paper Fig. 6: 68 … 70000)
+    widths: tuple[int, ...]            # model_channels c of the width sweep (paper Fig. 7: 4 … 128)
+    width_n: int                       # N of the width sweep and the training dynamics (paper: 1094)
+    channels: int                      # width of every other model (paper: 128 for FFHQ)
+    channel_mult: tuple[int, ...]      # UNet levels
+    steps: int                         # training steps of every model
+    batch_size: int
+    lr: float
+    schedule: str                      # learning-rate schedule of gendiff.train.FitConfig (EDM: constant)
+    ema_decay: float
+    loguniform_frac: float             # share of log-uniform σ (0 = the paper's pure EDM law; see the chapter)
+    snapshots: tuple[int, ...]         # steps kept from the N = width_n run (paper Fig. 8: epochs 187 … 64210)
+    early_step: int                    # early-stopping snapshot (ci: the RMSE minimum of Fig. 8; paper: epoch 921)
+    halves_n: int                      # size of each disjoint training set (paper: 35000 FFHQ / 25000 CIFAR)
+    n_small: int                       # an N < d for the low-noise (rank-deficiency) caveat (paper App. F.1: 68)
+    n_sigma: int                       # EDM σ grid for all analyses (paper: 10)
+    distill_noise: int                 # noise draws per held-out image for least-squares distillation
+    adam_steps: int                    # Adam distillation steps (convergence curve, Fig. 4 left)
+    dsm_steps: int                     # Adam steps of the affine DSM denoisers (Theorem 1)
+    n_pairs: int                       # pairs per σ of the linearity score (paper: 100)
+    n_samples: int                     # generated samples per model (GL score; paper: 100)
+    sample_steps: int                  # Heun steps of the sampler (EDM generate.py: 18)
+    workers: int                       # processes training models in parallel (ci: the 2 cores; full: 1 GPU)
+
+
+PROFILES = {
+    "ci": Ch03Config(
+        data="digits", image_size=8, n_pool=1497, n_heldout=300,
+        sizes=(64, 256, 1497), widths=(4, 16), width_n=64, channels=16, channel_mult=(1, 2),
+        steps=1500, batch_size=64, lr=2e-3, schedule="constant", ema_decay=0.995, loguniform_frac=0.25,
+        snapshots=(100, 200, 400, 800, 1500), early_step=400, halves_n=748, n_small=16,
+        n_sigma=10, distill_noise=20, adam_steps=1000, dsm_steps=2000, n_pairs=100, n_samples=100,
+        sample_steps=18, workers=2),
+    "full": Ch03Config(
+        data="patches", image_size=32, n_pool=32768, n_heldout=2048,
+        sizes=(256, 1024, 4096, 16384, 32768), widths=(8, 16, 32, 64), width_n=1024, channels=64,
+        channel_mult=(1, 2, 2), steps=20000, batch_size=256, lr=1e-3, schedule="constant", ema_decay=0.999,
+        loguniform_frac=0.0, snapshots=(500, 1000, 2000, 5000, 10000, 20000), early_step=2000,
+        halves_n=16384, n_small=256, n_sigma=10, distill_noise=8, adam_steps=2000, dsm_steps=4000, n_pairs=100,
+        n_samples=100, sample_steps=18, workers=1),
+}
+
+
+def load_data(cfg: Ch03Config, *, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(pool (n_pool, C, H, W), heldout (n_heldout, C, H, W)) in [−1, 1].
+
+    ``digits``: sklearn's digits x/8 − 1, shuffled with ``seed``; the first ``n_pool`` train, the next
+    ``n_heldout`` are held out. ``patches``: the folder in ``$BOOK_CH03_FOLDER`` if set (a user's CIFAR-10 /
+    FFHQ images; shuffled, split the same way), else grey photo patches, training patches from the
+    training photos and held-out patches from *other* photos (:func:`gendiff.data.photo_patches`).
+    """
+    from .. import data
+
+    g = runtime.generator(seed)
+    if cfg.data == "digits":
+        x, _ = data.digits(scale="pm1")
+        if cfg.n_pool + cfg.n_heldout > x.shape[0]:
+            raise ValueError(f"digits has {x.shape[0]} images, config asks {cfg.n_pool} + {cfg.n_heldout}")
+        x = x[torch.randperm(x.shape[0], generator=g)]
+        return x[:cfg.n_pool], x[cfg.n_pool:cfg.n_pool + cfg.n_heldout]
+    if cfg.data == "patches":
+        folder = os.environ.get(FOLDER_ENV)
+        if folder:
+            x = data.image_folder(folder, cfg.image_size, gray=True, limit=cfg.n_pool + cfg.n_heldout) * 2 - 1
+            if x.shape[0] < cfg.n_pool + cfg.n_heldout:
+                raise ValueError(f"{folder} holds {x.shape[0]} images; the config needs {cfg.n_pool + cfg.n_heldout}")
+            x = x[torch.randperm(x.shape[0], generator=g)]
+            return x[:cfg.n_pool], x[cfg.n_pool:]
+        pool = data.photo_patches(cfg.n_pool, cfg.image_size, split="train", generator=g) * 2 - 1
+        held = data.photo_patches(cfg.n_heldout, cfg.image_size, split="test", generator=g) * 2 - 1
+        return pool, held
+    raise ValueError(f"unknown data {cfg.data!r}; use digits or patches")
+
+
+def smoke_full() -> dict:
+    """Build the ``full`` profile's data and models at full size and run one step of each on the CPU.
+
+    One training step of the EDM UNet at every width of the sweep, one Euler step of the sampler, one
+    least-squares distillation (on the Gaussian denoiser, d×d at full d), one linearity and one RMSE
+    evaluation of the network, one affine-DSM step. Returns timings (seconds) and the shapes seen.
+    """
+    from .. import gaussian as G
+    from ..denoisers import GaussianDenoiser
+    from ..sampling import edm_sample, edm_sigma_steps
+    from ..train import FitConfig
+
+    cfg = PROFILES["full"]
+    t0 = time.time()
+    small = replace(cfg, n_pool=max(cfg.sizes[:1]), n_heldout=cfg.image_size**2 // 4)   # data at full resolution
+    pool, held = load_data(small)
+    out = {"pool": tuple(pool.shape), "heldout": tuple(held.shape), "data_s": time.time() - t0}
+    d = pool[0].numel()
+    for c in sorted(set(cfg.widths) | {cfg.channels}):
+        t = time.time()
+        recipe = G.EDMTrain(model_channels=c, channel_mult=cfg.channel_mult, steps=1, batch_size=4, lr=cfg.lr,
+                            schedule=cfg.schedule, ema_decay=cfg.ema_decay, loguniform_frac=cfg.loguniform_frac)
+        net = G.train_edm_uncached(pool[:8], recipe)
+        with torch.no_grad():
+            x = edm_sample(net, 80.0 * torch.randn(2, *pool.shape[1:]), num_steps=2, solver="euler").x
+        if not torch.isfinite(x).all():
+            raise RuntimeError(f"sampler produced non-finite values at c = {c}")
+        out[f"c{c}_s"] = time.time() - t
+    t = time.time()
+    DG = GaussianDenoiser(pool)
+    sig = float(edm_sigma_steps(cfg.n_sigma)[5])
+    res = G.distill_linear(DG, held, sig, n_noise=8)
+    out["distill_weight_nmse"] = G.weight_nmse(res.W, DG.weight(sig))
+    out["linearity"] = float(G.linearity_score(net, held, [sig], n_pairs=2, generator=runtime.generator(0))[0])
+    out["rmse"] = float(G.score_rmse(net, DG, held[:4], [sig], generator=runtime.generator(0))[0])
+    G.fit_affine_dsm(pool[:64], [sig], FitConfig(steps=1, lr=1e-2))
+    out["analysis_s"] = time.time() - t
+    out["d"] = d
+    return out
+
+
+def recipe(cfg: Ch03Config, channels: int | None = None, snapshots: tuple[int, ...] = ()):
+    """The :class:`gendiff.gaussian.EDMTrain` recipe of every model of the chapter (width ``channels``)."""
+    from ..gaussian import EDMTrain
+
+    return EDMTrain(model_channels=channels or cfg.channels, channel_mult=cfg.channel_mult, steps=cfg.steps,
+                    batch_size=cfg.batch_size, lr=cfg.lr, schedule=cfg.schedule, ema_decay=cfg.ema_decay,
+                    loguniform_frac=cfg.loguniform_frac, snapshots=tuple(snapshots))
