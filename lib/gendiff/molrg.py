@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from . import jacobian as _jacobian
+from . import models as _models
 from . import train as _train
 
 # ----------------------------------------------------------------------------------------------------
@@ -163,7 +165,9 @@ def mc_posterior_mean(U, y, sigma, *, n_draws: int, generator: torch.Generator, 
                       pi=None, mu=None, lam=None) -> torch.Tensor:
     """Monte-Carlo E[x | y] by self-normalised importance sampling from the prior, ``(B, n)``.
 
-    x^(j) ~ MoLRG, weights ∝ exp(−‖y − x^(j)‖²/(2σ²)); computed in chunks with a running log-sum-exp.
+    x^(j) ~ MoLRG, weights ∝ exp(−‖y − x^(j)‖²/(2σ²)); each draw is paired with its reflection 2μ_k − x^(j)
+    (antithetic variates: the prior is symmetric about μ_k, which removes the leading error at large σ);
+    computed in chunks with a running log-sum-exp.
     Independent of the closed form, so it checks eq. (ch04-denoiser).
     """
     den = MoLRGDenoiser(U, pi, mu, lam)
@@ -173,41 +177,19 @@ def mc_posterior_mean(U, y, sigma, *, n_draws: int, generator: torch.Generator, 
     tot = torch.zeros(B, 1, dtype=y.dtype)
     done = 0
     while done < n_draws:
-        m = min(chunk, n_draws - done)
-        x, _ = den.sample(m, generator=generator)                    # (m, n)
-        logw = -(torch.cdist(y, x) ** 2) / (2 * sigma**2)            # (B, m)
+        m = min(chunk, n_draws - done) // 2
+        x, k = den.sample(m, generator=generator)                    # (m, n)
+        centre = 0.0 if mu is None else mu.to(x.dtype)[k]
+        x = torch.cat([x, 2 * centre - x])                           # antithetic pairs: the prior is symmetric
+        logw = -(torch.cdist(y, x) ** 2) / (2 * sigma**2)            # (B, 2m)
         new_max = torch.maximum(run_max, logw.max(1, keepdim=True).values)
         scale = torch.exp(run_max - new_max)
         w = torch.exp(logw - new_max)
         num = num * scale + w @ x
         tot = tot * scale + w.sum(1, keepdim=True)
         run_max = new_max
-        done += m
+        done += 2 * m
     return num / tot
-
-
-def edm_sigmas(steps: int = 18, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0):
-    """Karras et al. (2022) eq. 5 noise levels, with a final 0 appended; ``(steps + 1,)`` float64."""
-    i = torch.arange(steps, dtype=torch.float64)
-    t = (sigma_max ** (1 / rho) + i / (steps - 1) * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
-    return torch.cat([t, torch.zeros(1, dtype=torch.float64)])
-
-
-@torch.no_grad()
-def edm_heun(D, x_T: torch.Tensor, sigmas: torch.Tensor) -> torch.Tensor:
-    """Deterministic Heun sampler of the probability-flow ODE dx/dσ = (x − D(x, σ))/σ (EDM Algorithm 1).
-
-    ``x_T`` ~ N(0, σ_max² I); ``sigmas`` from :func:`edm_sigmas`. Returns x at σ = 0.
-    """
-    x = x_T
-    for t, t_next in zip(sigmas[:-1].tolist(), sigmas[1:].tolist()):
-        dx = (x - D(x, t)) / t
-        x_new = x + (t_next - t) * dx
-        if t_next > 0:
-            dx2 = (x_new - D(x_new, t_next)) / t_next
-            x_new = x + (t_next - t) * 0.5 * (dx + dx2)
-        x = x_new
-    return x
 
 
 def off_subspace_ratio(U: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -252,53 +234,42 @@ def dae_loss_mc(U: torch.Tensor, x: torch.Tensor, sigma: float, *, draws: int, g
     return (xh - x).pow(2).sum(-1).mean()
 
 
-def hard_assignment_loss(U: torch.Tensor, x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Thm 3's surrogate: the K = 1 closed form with each x_i assigned to argmax_k ‖U_kᵀx_i‖ (eq. ch04-thm3)."""
-    return dae_loss_closed_form(U, x, sigma)
-
-
 # ----------------------------------------------------------------------------------------------------
 # closed-form solvers: PCA and K-subspaces
 # ----------------------------------------------------------------------------------------------------
 
 
-def _complete(Q: torch.Tensor, d: int, generator: torch.Generator) -> torch.Tensor:
-    """Extend orthonormal columns Q (..., n, r) to (..., n, d) with random directions orthogonal to Q.
+def top_directions(x: torch.Tensor, d: int, *, generator: torch.Generator) -> torch.Tensor:
+    """Top-d right singular directions of x ``(..., N, n)`` → ``(..., n, d)``, batched.
 
-    This is the honest tie-break when the data span fewer than d directions: the optimum is not unique.
+    When the rows span r < d directions the optimum is not unique: the missing d − r directions are drawn
+    at random orthogonal to the span (the honest tie-break; LAPACK's choice would be deterministic).
     """
-    r = Q.shape[-1]
-    if r >= d:
-        return Q[..., :d]
-    G = torch.randn(*Q.shape[:-1], d - r, generator=generator, dtype=Q.dtype)
-    G = G - Q @ (Q.transpose(-1, -2) @ G)
-    return torch.cat([Q, torch.linalg.qr(G).Q], dim=-1)
+    *batch, N, n = x.shape
+    _, S, Vh = torch.linalg.svd(x, full_matrices=False)                   # S (..., r), Vh (..., r, n)
+    r = S.shape[-1]
+    rank = (S > 1e-9 * S[..., :1].clamp_min(1e-300)).sum(-1)            # (...)
+    V = Vh.transpose(-1, -2)                                            # (..., n, r)
+    if r < d:
+        V = torch.cat([V, V.new_zeros(*batch, n, d - r)], -1)
+    cand = V[..., :d]
+    keep = torch.arange(d) < rank.unsqueeze(-1)                          # (..., d)
+    Vs = V[..., :min(r, d)] * keep[..., :min(r, d)].unsqueeze(-2)
+    G = torch.randn(*batch, n, d, generator=generator, dtype=x.dtype)
+    G = G - Vs @ (Vs.transpose(-1, -2) @ G)
+    Q = torch.linalg.qr(torch.where(keep.unsqueeze(-2), cand, G)).Q
+    return Q
 
 
 def pca_subspace(x: torch.Tensor, d: int, *, generator: torch.Generator, mask: torch.Tensor | None = None):
     """Top-d principal subspace (uncentred) of x ``(..., N, n)``: argmax_{UᵀU=I} Σ_i ‖Uᵀx_i‖² (Thm 1).
 
-    ``mask`` (..., N) excludes padded points. Directions the data do not span (rank < d) are completed at
-    random (:func:`_complete`). Returns ``(..., n, d)``.
+    ``mask`` (..., N) excludes padded points; random tie-break below rank d (:func:`top_directions`).
+    Returns ``(..., n, d)``.
     """
     if mask is not None:
         x = x * mask.unsqueeze(-1)
-    C = x.transpose(-1, -2) @ x                                        # (..., n, n)
-    evals, evecs = torch.linalg.eigh(C)
-    evecs = evecs.flip(-1)
-    evals = evals.flip(-1)
-    tol = 1e-9 * evals[..., :1].clamp_min(1e-300)
-    rank = (evals > tol).sum(-1)                                       # (...,)
-    out = evecs[..., :d].clone()
-    low = rank < d
-    if low.any():
-        flat_out = out.reshape(-1, *out.shape[-2:])
-        flat_vec = evecs.reshape(-1, *evecs.shape[-2:])
-        for i in torch.nonzero(low.reshape(-1)).flatten().tolist():
-            r = int(rank.reshape(-1)[i])
-            flat_out[i] = _complete(flat_vec[i, :, :r], d, generator)
-        out = flat_out.reshape(out.shape)
-    return out
+    return top_directions(x, d, generator=generator)
 
 
 def sc_objective(U: torch.Tensor, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -350,20 +321,26 @@ def k_subspaces(x: torch.Tensor, K: int, d: int, *, generator: torch.Generator, 
     T, N, n = x.shape
     R = 1 if init == "spectral" else restarts
     xr = x.repeat_interleave(R, 0)                                     # (T·R, N, n)
-    jitter = 1e-10 * torch.randn(T * R, K, n, n, generator=generator, dtype=x.dtype)
-    jitter = jitter @ jitter.transpose(-1, -2)                         # random tie-break for rank-deficient clusters
 
-    def fit_clusters(lab):
+    def fit_clusters(lab):                                             # per-cluster PCA, (T·R, K, n, d)
         oh = nn.functional.one_hot(lab, K).to(x.dtype)                 # (TR, N, K)
-        C = torch.einsum("tnk,tni,tnj->tkij", oh, xr, xr) + jitter
-        return torch.linalg.eigh(C).eigenvectors.flip(-1)[..., :d]     # (TR, K, n, d)
+        return top_directions(xr.unsqueeze(1) * oh.transpose(1, 2).unsqueeze(-1), d, generator=generator)
+
+    def assign(U):
+        return torch.einsum("tknd,tbn->tbkd", U, xr).pow(2).sum(-1).argmax(-1)
 
     if init == "spectral":
-        U = fit_clusters(spectral_labels(xr, K))
+        lab = spectral_labels(xr, K)
+        U = fit_clusters(lab)
     else:
         U = random_bases(n, K, d, generator=generator, trials=T * R, orthogonal=False, dtype=x.dtype)
+        lab = assign(U)
+        U = fit_clusters(lab)
     for _ in range(iters):
-        lab = torch.einsum("tknd,tbn->tbkd", U, xr).pow(2).sum(-1).argmax(-1)
+        new = assign(U)
+        if torch.equal(new, lab):
+            break
+        lab = new
         U = fit_clusters(lab)
     obj = sc_objective(U, xr).reshape(T, R)
     best = obj.argmax(-1)
@@ -446,6 +423,7 @@ class DAETrainConfig:
     draws: int = 4                 # noise draws per training point and step
     sigma_min: float = 0.1         # σ ~ log-uniform [sigma_min, sigma_max]
     sigma_max: float = 1.0
+    lr_final: float = 0.02         # cosine schedule end, as a fraction of lr
     restarts: int = 1              # independent random initialisations per trial; best DAE loss kept
     eval_draws: int = 64
     seed: int = 0
@@ -482,16 +460,17 @@ def train_low_rank_dae(x: torch.Tensor, mask: torch.Tensor, K: int, d: int, cfg:
     lo, hi = math.log(cfg.sigma_min), math.log(cfg.sigma_max)
 
     def draw(g, M):
-        sig = torch.exp(lo + (hi - lo) * torch.rand(T * R, M * N, generator=g))
-        eps = torch.randn(T * R, M, N, n, generator=g)
-        return sig, eps
+        # antithetic pairs (ε, −ε) at the same σ cancel the term linear in ε of the loss's noise
+        sig = torch.exp(lo + (hi - lo) * torch.rand(T * R, M // 2, N, generator=g)).repeat(1, 2, 1)
+        eps = torch.randn(T * R, M // 2, N, n, generator=g)
+        return sig.reshape(T * R, -1), torch.cat([eps, -eps], 1)
 
     def loss_fn(step, g):
         model.retract_()
         sig, eps = draw(g, cfg.draws)
         return dae_batch_loss(model, xr, mr, sig, eps).sum()
 
-    fit_cfg = _train.FitConfig(steps=cfg.steps, lr=cfg.lr, schedule="cosine", lr_final=0.05, seed=cfg.seed,
+    fit_cfg = _train.FitConfig(steps=cfg.steps, lr=cfg.lr, schedule="cosine", lr_final=cfg.lr_final, seed=cfg.seed,
                                amp=False, diverge_factor=1e6)
     _train.fit(model, loss_fn, fit_cfg, name=name, progress=progress, log_every=max(1, cfg.steps))
     U = model.bases()                                                  # (T·R, K, n, d)
@@ -557,7 +536,8 @@ def sweep_dae(n: int, K: int, d: int, N_list, trials: int, cfg: DAETrainConfig, 
 def noisy_pca_errors(n: int, d: int, N_list, trials: int, eta: float, *, seed: int) -> torch.Tensor:
     """PCA subspace error on noisy samples x = U*a + e, e ~ N(0, η²I/n): ``(len(N_list), trials)``.
 
-    Thm 2 (as reported): error ≲ c‖E‖_F/(√N − √(d−1)), i.e. ∝ η/√N... for N ≫ d (‖E‖_F ∝ η√N/√n·√n).
+    Thm 2 (as reported): error ≲ c‖E‖_F/(√N − √(d−1)). The error of the sample second-moment matrix
+    relative to its signal falls like 1/√N, so for N ≫ d the subspace error does too.
     """
     gen = torch.Generator().manual_seed(seed)
     out = torch.empty(len(N_list), trials, dtype=torch.float64)
@@ -588,13 +568,8 @@ def numerical_rank(s: torch.Tensor, energy: float = 0.99) -> torch.Tensor:
 
 
 def jacobians(D, y: torch.Tensor, sigma) -> torch.Tensor:
-    """J_i = ∂D(y_i, σ)/∂y_i for every row of y ``(B, n)``, ``(B, n, n)``, by torch.func (vmap ∘ jacrev)."""
-    from torch.func import jacrev, vmap
-
-    def one(v):
-        return D(v.unsqueeze(0), sigma).squeeze(0)
-
-    return vmap(jacrev(one))(y)
+    """J_i = ∂D(y_i, σ)/∂y_i for every row of y ``(B, n)``: :func:`gendiff.jacobian.jacobian` (vmap ∘ jacrev)."""
+    return _jacobian.jacobian(D, y, sigma, chunk=None)
 
 
 def rank_vs_sigma(D, x0: torch.Tensor, sigmas, *, generator: torch.Generator, energy: float = 0.99,
@@ -626,33 +601,10 @@ def editing_directions(D, y: torch.Tensor, sigma: float, k: int = 3):
 # ----------------------------------------------------------------------------------------------------
 
 
-class MLPDenoiser(nn.Module):
-    """D(y, σ) = c_skip y + c_out F(c_in y, c_noise), F an MLP; EDM preconditioning (Karras et al. 2022, Table 1).
-
-    Our stand-in for the paper's U-Net on vectors (n = 48 MoLRG or 64-pixel digits). c_skip = σ_d²/(σ²+σ_d²),
-    c_out = σσ_d/√(σ²+σ_d²), c_in = 1/√(σ²+σ_d²), c_noise = ¼ ln σ, fed through 16 Fourier features.
-    """
-
-    def __init__(self, n: int, width: int = 256, depth: int = 3, sigma_data: float = 0.5):
-        super().__init__()
-        self.n, self.width, self.depth, self.sigma_data = n, width, depth, sigma_data
-        self.register_buffer("freqs", torch.arange(1, 9, dtype=torch.float32) * math.pi / 2)
-        layers, w_in = [], n + 16
-        for _ in range(depth):
-            layers += [nn.Linear(w_in, width), nn.SiLU()]
-            w_in = width
-        layers.append(nn.Linear(width, n))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, y: torch.Tensor, sigma) -> torch.Tensor:
-        sd = self.sigma_data
-        s = torch.as_tensor(sigma, dtype=y.dtype, device=y.device).reshape(-1, 1).expand(y.shape[0], 1)
-        c_in = 1 / torch.sqrt(s**2 + sd**2)
-        c_skip = sd**2 / (s**2 + sd**2)
-        c_out = s * sd / torch.sqrt(s**2 + sd**2)
-        f = torch.log(s) / 4 * self.freqs.to(y.dtype)
-        emb = torch.cat([torch.sin(f), torch.cos(f)], -1)
-        return c_skip * y + c_out * self.net(torch.cat([c_in * y, emb], -1))
+def MLPDenoiser(n: int, width: int = 256, depth: int = 3, sigma_data: float = 0.5):
+    """Our stand-in for the paper's U-Net on vectors (n = 48 MoLRG or 64-pixel digits): the EDM-preconditioned
+    MLP :func:`gendiff.models.mlp_denoiser`, D(y, σ) = c_skip y + c_out F(c_in y, ¼ ln σ) (Karras et al. 2022)."""
+    return _models.mlp_denoiser(n, width, depth, sigma_data)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -674,3 +626,43 @@ def gl_score_molrg(samples: torch.Tensor, train: torch.Tensor, U: torch.Tensor, 
     on = off_subspace_ratio(U.double(), samples.double()) < off_tol
     return {"gl": float((on & ~mem).double().mean()), "memorized": float(mem.double().mean()),
             "on_manifold": float(on.double().mean())}
+
+
+# ----------------------------------------------------------------------------------------------------
+# helpers for Thm 1 and for real data
+# ----------------------------------------------------------------------------------------------------
+
+
+def projected_gradient_minimize(loss, U0: torch.Tensor, *, steps: int = 200, lr: float = 10.0) -> torch.Tensor:
+    """Minimise ``loss(U)`` over {UᵀU = I} by normalised projected gradient descent: U ← qf(U − lr·G/‖G‖_F).
+
+    G = ∇loss(U) by autograd; qf (the Q factor of QR) retracts onto the Stiefel manifold *outside* autograd.
+    For the Thm-1 loss, whose gradient is −2(2a − a²)(XᵀX/N)U, this is subspace iteration on
+    I + c·XᵀX/N (c > 0) and converges for every lr > 0; it is told nothing about PCA.
+    """
+    U = U0.clone()
+    for _ in range(steps):
+        U.requires_grad_(True)
+        G, = torch.autograd.grad(loss(U), U)
+        with torch.no_grad():
+            U = torch.linalg.qr(U - lr * G / G.norm().clamp_min(1e-300)).Q
+    return U.detach()
+
+
+def fit_class_molrg(x: torch.Tensor, labels: torch.Tensor, d: int) -> MoLRGDenoiser:
+    """A class-conditional MoLRG fitted to labelled data: μ_k = class mean, U_k, λ_k = top-d PCA of the class.
+
+    π_k = class frequency. Returns the exact denoiser of this mixture (eq. ch04-denoiser with means).
+    """
+    classes = labels.unique()
+    mus, Us, lams, pis = [], [], [], []
+    for c in classes.tolist():
+        xc = x[labels == c].double()
+        mu = xc.mean(0)
+        _, S, Vh = torch.linalg.svd(xc - mu, full_matrices=False)
+        mus.append(mu)
+        Us.append(Vh[:d].T)
+        lams.append(S[:d] ** 2 / (len(xc) - 1))
+        pis.append(len(xc) / len(x))
+    return MoLRGDenoiser(torch.stack(Us), torch.tensor(pis, dtype=torch.float64), torch.stack(mus),
+                         torch.stack(lams))

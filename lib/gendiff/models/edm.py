@@ -108,8 +108,38 @@ class EDMPrecond(nn.Module):
         c_skip = sd**2 / (s**2 + sd**2)
         c_out = s * sd / (s**2 + sd**2).sqrt()
         c_in = 1 / (s**2 + sd**2).sqrt()
-        F_x = self.net((c_in * x).to(torch.float32), sigma.log() / 4)
+        net_dtype = next(self.net.parameters()).dtype
+        F_x = self.net((c_in * x).to(net_dtype), (sigma.log() / 4).to(net_dtype))
         return c_skip * x + c_out * F_x.to(x.dtype)
+
+
+class SmallMLP(nn.Module):
+    """F(x, c_noise) for vectors ``(B, n)``: an MLP of ``depth`` SiLU layers of ``width`` on [x, 16 Fourier
+    features of c_noise]. With :class:`EDMPrecond` it is the book's denoiser for low-dimensional data
+    (MoLRG, flattened digits; Wang et al. use a UNet on images)."""
+
+    def __init__(self, n: int, width: int = 256, depth: int = 3):
+        super().__init__()
+        self.n, self.width, self.depth = n, width, depth
+        self.register_buffer("freqs", torch.arange(1, 9, dtype=torch.float32) * math.pi / 2)
+        layers, w_in = [], n + 16
+        for _ in range(depth):
+            layers += [nn.Linear(w_in, width), nn.SiLU()]
+            w_in = width
+        layers.append(nn.Linear(width, n))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
+        f = c_noise.reshape(-1, 1) * self.freqs.to(x.dtype)
+        return self.net(torch.cat([x, torch.sin(f), torch.cos(f)], -1))
+
+    def extra_repr(self) -> str:
+        return f"n={self.n}, width={self.width}, depth={self.depth}"
+
+
+def mlp_denoiser(n: int, width: int = 256, depth: int = 3, sigma_data: float = 0.5) -> EDMPrecond:
+    """``EDMPrecond(SmallMLP(...))``: an EDM-preconditioned MLP denoiser for vectors (B, n)."""
+    return EDMPrecond(SmallMLP(n, width, depth), sigma_data)
 
 
 def edm_unet(img_channels: int = 1, model_channels: int = 16, channel_mult=(1, 2), sigma_data: float = 0.5) -> EDMPrecond:
