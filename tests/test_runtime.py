@@ -106,3 +106,11 @@ def test_claims_table_escapes_pipes():
     c = Claims("demo")
     c.check("|h − h*| small", paper="< 1", ours=0.5, ok=True)
     assert "\\|h − h*\\|" in c.table().data
+
+
+def test_not_reproduced_claims_are_recorded_without_raising():
+    c = Claims("demo")
+    c.not_reproduced("faces memorized", paper="copies", ours=0.83, reached=False, why="too little training")
+    c.not_reproduced("reached anyway", paper="x", ours=1.0, reached=True, why="")
+    text = c.table().data
+    assert "⚠️ not at this scale" in text and text.count("✅") == 1 and c.all_passed

@@ -1,0 +1,197 @@
+"""Chapter 1 (Kadkhodaie et al. 2024, geometry-adaptive harmonic representations): both profiles side by side.
+
+``ci``: the whole chapter on 2 CPU cores in minutes (16×16 images, a 117k-parameter bias-free UNet, a few
+hundred Adam steps). ``full``: one GPU, 40×40 images and the width-64 2-block UNet of the paper's Table 1
+(1.8 M parameters), N up to 10⁵, tens of thousands of steps. The paper: 80×80, width 64, 3 blocks,
+batch 512, ~4.9×10⁵ steps (spec §4).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, replace
+
+import torch
+
+from .. import data, models, runtime, train
+
+
+@dataclass(frozen=True)
+class Ch1Config:
+    # ---- network and optimiser (paper: 80×80, width 64, 3 blocks, batch 512, Adam 1e-3 halved / 100 ep.)
+    size: int                      # image side of the E1–E4 datasets
+    width: int                     # UNet channels at the first level
+    blocks: int                    # UNet levels
+    batch: int                     # minibatch size
+    lr: float                      # Adam learning rate (cosine decay to 1 %)
+    # ---- E1–E3: memorization → generalization on the "rich" dataset (paper: CelebA faces)
+    alpha: float                   # Cα regularity of the rich dataset (used when no face folder is given)
+    n_train: tuple[int, ...]       # training-set sizes N per group (groups A and B are disjoint)
+    steps: int                     # Adam steps per model (same for every N)
+    weight: str                    # loss weighting of E1–E3 (paper: "none")
+    n_test: int                    # held-out images for the PSNR curves
+    n_eval: int                    # images per set used in a PSNR curve
+    sigmas: tuple[float, ...]      # noise levels of the PSNR curves (intensities in [0, 1])
+    n_samples: int                 # same-seed samples per model pair
+    n_faces: int                   # LFW faces per group of the memorization demo (paper: N ≤ 100 memorizes)
+    sigma_final: float             # sampler stopping level σ_∞ (paper 0.05)
+    jac_sigma: float               # σ of the eigen-analysis (paper Fig. 3: 0.15)
+    n_jac: int                     # test images in the eigen-analysis
+    dim_sigmas: tuple[float, ...]  # σ grid of the effective-dimension curve
+    sure_sigmas: tuple[float, ...] # σ at which SURE is compared with the Monte-Carlo MSE
+    sure_draws: int                # noise draws for SURE (spec: ≥ 64)
+    sure_images: int               # images per draw
+    cos_ab_min: float              # median cos(A, B) required at the largest N (spec §7.4: 0.8 ci, 0.9 full)
+    # ---- E4: Cα optimal rates
+    alphas: tuple[float, ...]      # α = β of the Cα models (paper: 1…5)
+    n_calpha: int                  # training images per α
+    calpha_steps: int
+    calpha_weight: str             # loss weighting (paper: "none"; the book: 1/σ, see the chapter)
+    slope_range: tuple[float, float]  # input-PSNR range (dB) of the slope fit
+    slope_tol: float               # |slope − α/(α+1)| allowed
+    # ---- E5: disks (a 5-D manifold)
+    disk_size: int
+    disk_blocks: int
+    n_disk: int
+    disk_steps: int
+    disk_sigmas: tuple[float, ...] # σ of the tangent-space analysis (paper Fig. 5: 0.04)
+    n_disk_jac: int                # test disks in the analysis
+    disk_overlap_min: float        # required mean top-5 tangent overlap. ci pilot at 16×16: snapshots of a
+                                   # 2000-step run 0.58/0.65/0.69/0.70 at 500/1000/1500/2000 steps, a 1000-step
+                                   # run 0.55–0.57; spec's 24×24 pilot 0.54–0.57; random subspace 5/d = 0.02
+    # ---- E6: full only
+    run_full_only: bool            # shuffled-pixel control (Fig. 21) and gap vs N × size (Fig. 15)
+    gap_sizes: tuple[int, ...]     # image sides of the gap-vs-N sweep
+    gap_ns: tuple[int, ...]        # N of the gap-vs-N sweep
+    gap_steps: int
+    shuffle_sigma: float           # σ of the shuffled-pixel eigen-analysis (paper 0.3)
+    photo_patches: bool            # also run E1 on scikit-image photo patches (a natural-image surrogate)
+    faces_env: str = "BOOK_CELEBA"  # environment variable naming a CelebA (or other faces) folder
+
+    def faces_dir(self) -> str | None:
+        """The user's face folder from ``$BOOK_CELEBA`` (used by E1–E3 in ``full`` only)."""
+        path = os.environ.get(self.faces_env, "").strip()
+        return path or None
+
+
+_SIGMAS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.7, 1.0)
+
+PROFILES = {
+    "ci": Ch1Config(
+        size=16, width=16, blocks=2, batch=64, lr=1e-3,
+        alpha=2.0, n_train=(4, 4096), steps=400, weight="none", n_test=256, n_eval=256,
+        sigmas=_SIGMAS, n_samples=32, n_faces=10, sigma_final=0.05, jac_sigma=0.1, n_jac=4,
+        dim_sigmas=(0.02, 0.05, 0.1, 0.2, 0.4), sure_sigmas=(0.05, 0.1), sure_draws=64, sure_images=32, cos_ab_min=0.8,
+        alphas=(1.0, 4.0), n_calpha=4096, calpha_steps=600, calpha_weight="inv_sigma", slope_range=(0.0, 20.0),
+        slope_tol=0.15,
+        disk_size=16, disk_blocks=2, n_disk=4096, disk_steps=1500, disk_sigmas=(0.02, 0.05, 0.1), n_disk_jac=8,
+        disk_overlap_min=0.5,
+        run_full_only=False, gap_sizes=(), gap_ns=(), gap_steps=0, shuffle_sigma=0.3, photo_patches=False),
+    "full": Ch1Config(
+        size=40, width=64, blocks=2, batch=256, lr=1e-3,
+        alpha=2.0, n_train=(1, 10, 100, 1000, 10_000, 100_000), steps=20_000, weight="none", n_test=512,
+        n_eval=512, sigmas=_SIGMAS, n_samples=256, n_faces=50, sigma_final=0.05, jac_sigma=0.15, n_jac=4,
+        dim_sigmas=(0.02, 0.05, 0.1, 0.2, 0.4), sure_sigmas=(0.05, 0.1), sure_draws=64, sure_images=64, cos_ab_min=0.9,
+        alphas=(1.0, 2.0, 3.0, 5.0), n_calpha=100_000, calpha_steps=40_000, calpha_weight="inv_sigma",
+        slope_range=(0.0, 20.0), slope_tol=0.07,
+        disk_size=40, disk_blocks=2, n_disk=100_000, disk_steps=40_000, disk_sigmas=(0.02, 0.04, 0.1),
+        n_disk_jac=8, disk_overlap_min=0.85,
+        run_full_only=True, gap_sizes=(16, 32, 64), gap_ns=(1, 10, 100, 1000, 10_000), gap_steps=10_000,
+        shuffle_sigma=0.3, photo_patches=True),
+}
+
+
+def network(cfg: Ch1Config, *, blocks: int | None = None):
+    """A factory for the chapter's bias-free UNet (``make_model()`` for the checkpoint cache)."""
+    b = cfg.blocks if blocks is None else blocks
+    return lambda: models.BiasFreeUNet(1, cfg.width, b)
+
+
+def train_config(cfg: Ch1Config, *, steps: int, weight: str = "none", seed: int = 0) -> train.DenoiserTrainConfig:
+    """Adam with cosine decay, σ = U² on [0, 1] (paper: ``quadratic_noise=True``), residual loss."""
+    return train.DenoiserTrainConfig(fit=train.FitConfig(steps=steps, lr=cfg.lr, seed=seed),
+                                     noise=train.NoiseLaw("quadratic", sigma_max=1.0), weight=weight,
+                                     batch_size=cfg.batch)
+
+
+TIMINGS: dict[str, tuple[float, float]] = {}
+
+
+def train_model(cfg: Ch1Config, x: torch.Tensor, name: str, *, steps: int, weight: str = "none",
+                blocks: int | None = None, seed: int = 0):
+    """Train (or load from the cache) one bias-free UNet on ``x``; records ``(wall s, CPU s)`` in ``TIMINGS``
+    (≈0 when the checkpoint was cached). On a shared machine the CPU time (one torch thread) is what the
+    training would take alone; the wall time includes waiting for the cores."""
+    t0, c0 = time.time(), time.process_time()
+    m, hist, _ = train.train_denoiser_cached(network(cfg, blocks=blocks), x,
+                                             train_config(cfg, steps=steps, weight=weight, seed=seed),
+                                             name=f"ch01-{name}", progress=False)
+    TIMINGS[name] = (time.time() - t0, time.process_time() - c0)
+    return m, hist
+
+
+def rich_dataset(cfg: Ch1Config, n: int, *, generator: torch.Generator, size: int | None = None):
+    """The E1–E3 images: the user's faces (``$BOOK_CELEBA``, ``full`` only) if given, else Cα(α = cfg.alpha).
+
+    Returns ``(images (n', 1, s, s), name)``; with faces n' = min(n, folder size).
+    """
+    s = cfg.size if size is None else size
+    folder = cfg.faces_dir()
+    if folder and runtime.profile() == "full":
+        x = data.image_folder(folder, s, limit=n)
+        idx = data.dedup_by_correlation(x, threshold=0.95, pool_to=20)   # paper App. B
+        x = x[idx]
+        x = x[torch.randperm(x.shape[0], generator=generator)]
+        return x, f"faces from ${cfg.faces_env}"
+    return data.calpha_images(n, s, cfg.alpha, generator=generator), f"Cα images (α = β = {cfg.alpha:g})"
+
+
+def smoke_full(*, batch: int = 2) -> dict:
+    """Build the ``full`` profile's models and data at FULL SIZE (image sides, widths, depths) and run one
+    training step and one sampler/analysis step of each on the CPU, so ``full`` cannot rot unseen.
+
+    "Each" is each distinct network × data kind: the rich-data UNet (its Cα data drawn for every α of
+    §4, trained once: the α models differ only in their data), photo patches, shuffled pixels, disks and
+    the three depths of the gap-vs-size sweep. The minibatch is ``batch`` (not 256) to keep this to
+    seconds; torch runs single-threaded inside. Returns {model name: parameter count}.
+    """
+    from .. import harmonic, sampling
+
+    cfg = PROFILES["full"]
+    g = runtime.generator(0)
+    dev = torch.device("cpu")
+    calpha = {a: data.calpha_images(batch, cfg.size, a, generator=g) for a in (cfg.alpha, *cfg.alphas)}
+    jobs = {
+        "rich": (network(cfg), calpha[cfg.alpha], cfg.weight),
+        "calpha": (network(cfg), calpha[max(cfg.alphas)], cfg.calpha_weight),
+        "patches": (network(cfg), data.photo_patches(batch, cfg.size, generator=g), cfg.weight),
+        "shuffled": (network(cfg), data.shuffle_pixels(calpha[cfg.alpha], generator=g)[0], cfg.weight),
+        "disk": (network(cfg, blocks=cfg.disk_blocks), data.disk_images(batch, cfg.disk_size, generator=g), "none"),
+    }
+    for s in cfg.gap_sizes:
+        jobs[f"gap{s}"] = (network(cfg, blocks=gap_blocks(s)), data.calpha_images(batch, s, cfg.alpha, generator=g),
+                           cfg.weight)
+    counts = {}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for name, (make, x, weight) in jobs.items():
+            tc = replace(train_config(cfg, steps=1, weight=weight), batch_size=batch)
+            m = train.train_denoiser(make().to(dev), x, tc, name=f"smoke-{name}", progress=False).model
+            # one sampler step (σ_final huge: the sampler stops after its first update) and one Jacobian probe
+            r = sampling.ascent_sample(m, (1,) + tuple(x.shape[1:]), mean=x.mean(0), seed=0, sigma_final=1e9,
+                                       device=dev)
+            tr = harmonic.jacobian_trace(m, x[:1] + 0.1 * torch.randn(x[:1].shape, generator=g), n_probes=1,
+                                         generator=g)
+            if not (torch.isfinite(r.x).all() and torch.isfinite(tr).all()):
+                raise RuntimeError(f"full-profile smoke of {name!r} produced non-finite values")
+            counts[name] = sum(p.numel() for p in m.parameters())
+    finally:
+        torch.set_num_threads(threads)
+    return counts
+
+
+def gap_blocks(size: int) -> int:
+    """UNet levels for the gap-vs-size sweep: the paper's Table 1 scales depth with the image side
+    (20² → 1 block … 160² → 4 blocks); here 16 → 1, 32 → 2, 64 → 3."""
+    return max(1, min(4, int(round(torch.log2(torch.tensor(size / 8.0)).item()))))

@@ -1,0 +1,277 @@
+"""Geometry-adaptive harmonic representations: the analyses of Kadkhodaie, Guth, Simoncelli & Mallat
+(ICLR 2024, "Generalization in diffusion models arises from geometry-adaptive harmonic representations")
+that go beyond the book's core (:mod:`gendiff.jacobian`, :mod:`gendiff.metrics`, :mod:`gendiff.sampling`).
+
+The paper reads a bias-free denoiser f as an adaptive shrinkage (paper eq. 4),
+
+    f(y) = J(y)·y = Σ_k λ_k(y) ⟨y, e_k(y)⟩ e_k(y),        J = ∇f(y) = (J + Jᵀ)/2 assumed,
+
+and asks three questions of it, each answered by a helper here:
+
+* **Memorization → generalization** (§2, Figs. 1–2): train/test PSNR curves on the *same* noise
+  (:func:`train_test_curves`), and samples of two models trained on disjoint sets from the *same* seed
+  (:func:`paired_samples`, :func:`similarity_stats`).
+* **The shrinkage basis** (§3, Fig. 3): eigenvalues λ_k(y), eigenvectors e_k(y) and the clean image's
+  coefficients ⟨x, e_k⟩ at a noisy image (:func:`shrinkage_analysis`); the effective dimension
+  tr J = Σ_k λ_k as a function of σ (:func:`effective_dim_curve`).
+* **Optimality** (§3.2, §5, Figs. 4–5): the oracle shrinkage in a fixed basis and its rate
+  (:func:`oracle_shrinkage`, :func:`power_law_oracle_mse`), the Cα optimal slope α/(α+1)
+  (:func:`optimal_calpha_slope`), the manifold-optimal PSNR line (:func:`manifold_optimal_psnr`), and how
+  well the leading eigenvectors span a known tangent space (:func:`tangent_overlap`).
+
+Plot helpers (:func:`plot_spectrum`, :func:`plot_eigvecs`, :func:`plot_shrinkage`) follow the book's
+convention: ``ax=None`` makes a figure, the figure is returned, nothing calls ``plt.show()``.
+Introduced in chapter 1 (``chapters/01-harmonic-representations.md``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import jacobian, metrics, plots, sampling
+
+
+# ----------------------------------------------------------------------------------------------------
+# optimal rates (paper §3.2 and §5)
+# ----------------------------------------------------------------------------------------------------
+def optimal_calpha_slope(alpha) -> np.ndarray | float:
+    """α/(α+1): the slope of output PSNR against input PSNR of the optimal denoiser of Cα images.
+
+    If the sorted coefficients in the best (bandlet) basis decay as c_k² ∼ k^−(α+1), the oracle MSE is
+    ∼ σ^{2α/(α+1)} (paper §3.2), so PSNR_out = α/(α+1)·PSNR_in + const. Paper Fig. 4: 0.5, 0.67, 0.75,
+    0.83 for α = 1, 2, 3, 5.
+    """
+    a = np.asarray(alpha, dtype=float)
+    if np.any(a <= 0):
+        raise ValueError(f"alpha must be > 0, got {alpha}")
+    out = a / (a + 1)
+    return float(out) if out.ndim == 0 else out
+
+
+def manifold_optimal_psnr(in_psnr, k: int, d: int):
+    """PSNR_in + 10·log₁₀(d/k): the small-σ optimum on a k-dimensional manifold in R^d.
+
+    At small σ the optimal denoiser projects onto the k-dimensional tangent space, keeping noise of
+    energy kσ² out of dσ², i.e. MSE per pixel = kσ²/d (paper §5; +20.6 dB for disks at d = 576, k = 5).
+    """
+    if not (0 < k <= d):
+        raise ValueError(f"need 0 < k <= d, got k={k}, d={d}")
+    return np.asarray(in_psnr, dtype=float) + 10 * np.log10(d / k)
+
+
+def oracle_shrinkage(coeffs, sigma: float):
+    """Oracle (Wiener) shrinkage of known coefficients c_k in a fixed orthonormal basis (paper §3.2):
+
+        λ_k = c_k²/(c_k² + σ²),   MSE = Σ_k c_k²σ²/(c_k² + σ²)  (≤ Σ_k min(c_k², σ²) ≤ 2× it).
+
+    ``coeffs`` (..., n). Returns ``(lam (..., n), mse (...))`` with the MSE summed over coefficients.
+    """
+    c2 = torch.as_tensor(coeffs, dtype=torch.float64) ** 2
+    if sigma <= 0:
+        raise ValueError(f"sigma must be > 0, got {sigma}")
+    lam = c2 / (c2 + sigma**2)
+    return lam, (c2 * sigma**2 / (c2 + sigma**2)).sum(-1)
+
+
+def power_law_oracle_mse(alpha: float, sigmas, n: int = 1 << 16) -> np.ndarray:
+    """Oracle-shrinkage MSE of the coefficients c_k² = k^−(α+1), k = 1…n, at each σ: the rate that makes
+    the optimal PSNR slope α/(α+1) (paper §3.2). Returns an array of len(sigmas)."""
+    k = torch.arange(1, n + 1, dtype=torch.float64)
+    c = k ** (-(alpha + 1) / 2)
+    return np.array([float(oracle_shrinkage(c, float(s))[1]) for s in np.atleast_1d(sigmas)])
+
+
+def tangent_overlap(E: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
+    """‖P_T e_k‖² for each column e_k of ``E`` (…, d, k), with ``T`` (…, m, d) an orthonormal basis of the
+    true tangent space (rows). Returns (…, k) values in [0, 1]; their mean is tr(P_T P_E)/k, which is 1
+    when span E ⊆ span T and m/d on average for a random subspace (paper §5, Fig. 5)."""
+    if E.shape[-2] != T.shape[-1]:
+        raise ValueError(f"E has d={E.shape[-2]} rows but T has d={T.shape[-1]} columns")
+    proj = T.to(E.dtype) @ E                                   # (…, m, k) = ⟨t_i, e_k⟩
+    return proj.pow(2).sum(-2)
+
+
+# ----------------------------------------------------------------------------------------------------
+# the shrinkage basis at one noisy image (paper §3, Fig. 3)
+# ----------------------------------------------------------------------------------------------------
+@dataclass
+class Shrinkage:
+    """Eigen-analysis of a denoiser at noisy images y = x + σz (batch B, dimension d)."""
+
+    y: torch.Tensor          # (B, C, H, W) noisy inputs
+    f: torch.Tensor          # (B, C, H, W) denoised outputs f(y)
+    lam: torch.Tensor        # (B, d) eigenvalues of (J + Jᵀ)/2, descending
+    E: torch.Tensor          # (B, d, d) eigenvectors, E[b, :, k] = e_k
+    coef_x: torch.Tensor     # (B, d) ⟨x, e_k⟩
+    coef_y: torch.Tensor     # (B, d) ⟨y, e_k⟩
+    trace: torch.Tensor      # (B,) tr J = Σ λ_k (effective dimension)
+    asymmetry: torch.Tensor  # (B,) ‖J − Jᵀ‖/‖J‖
+    homogeneity: torch.Tensor  # (B,) ‖J y − f(y)‖/‖f(y)‖
+
+    def n_above(self, threshold: float = 0.5) -> torch.Tensor:
+        """Number of eigenvalues above ``threshold`` per image (paper: ≈250 of 6400 above 0.5)."""
+        return (self.lam > threshold).sum(-1)
+
+
+def shrinkage_analysis(D, x: torch.Tensor, sigma: float, *, generator: torch.Generator | None = None,
+                       y: torch.Tensor | None = None) -> Shrinkage:
+    """Full Jacobian eigen-analysis of ``D`` at y = x + σz (or at the given ``y``), for small d (≲ 2000).
+
+    J from :func:`gendiff.jacobian.jacobian` (torch.func), eigenpairs of (J + Jᵀ)/2 from
+    :func:`gendiff.jacobian.eig_shrinkage`; coefficients ⟨x, e_k⟩ show which directions carry the signal
+    and how λ_k shrinks them (paper eq. 4, Fig. 3). ``x`` (B, C, H, W).
+    """
+    if y is None:
+        y = x + sigma * torch.randn(x.shape, generator=generator).to(x)
+    J = jacobian.jacobian(D, y)
+    lam, E = jacobian.eig_shrinkage(J)
+    with torch.no_grad():
+        fy = D(y, sigma)
+    B = y.shape[0]
+    cx = torch.einsum("bd,bdk->bk", x.reshape(B, -1).to(E), E)
+    cy = torch.einsum("bd,bdk->bk", y.reshape(B, -1).to(E), E)
+    return Shrinkage(y=y, f=fy, lam=lam, E=E, coef_x=cx, coef_y=cy, trace=jacobian.effective_dim(J),
+                     asymmetry=jacobian.asymmetry(J), homogeneity=jacobian.homogeneity_error(D, y, J))
+
+
+def jacobian_trace(D, y: torch.Tensor, *, n_probes: int = 16, generator: torch.Generator | None = None):
+    """Hutchinson estimate of tr J(y) per image, mean over ``n_probes`` Rademacher probes of ⟨ε, J ε⟩
+    (one ``jvp`` each): the effective dimension at sizes where the d×d Jacobian is too big. (B,)."""
+    from torch.func import jvp
+
+    if hasattr(D, "eval"):
+        D.eval()
+    tr = torch.zeros(y.shape[0], dtype=torch.float64)
+    for _ in range(n_probes):
+        eps = (torch.randint(0, 2, y.shape, generator=generator) * 2 - 1).to(y)
+        _, Je = jvp(lambda v: D(v, None), (y,), (eps,))
+        tr += (eps * Je.detach()).flatten(1).sum(1).double().cpu() / n_probes
+    return tr
+
+
+def effective_dim_curve(D, x: torch.Tensor, sigmas, *, generator: torch.Generator | None = None,
+                        exact: bool = True, n_probes: int = 16) -> np.ndarray:
+    """Mean effective dimension tr J(y) over images ``x`` at each σ (exact Jacobian or Hutchinson).
+
+    For the MMSE denoiser σ²·tr J = the MSE (paper §3.1): it falls as σ grows, and it counts the
+    dimensions kept by the shrinkage."""
+    out = []
+    for s in sigmas:
+        y = x + float(s) * torch.randn(x.shape, generator=generator).to(x)
+        if exact:
+            out.append(float(jacobian.effective_dim(jacobian.jacobian(D, y)).mean()))
+        else:
+            out.append(float(jacobian_trace(D, y, n_probes=n_probes, generator=generator).mean()))
+    return np.array(out)
+
+
+# ----------------------------------------------------------------------------------------------------
+# memorization vs generalization (paper §2, Figs. 1–2)
+# ----------------------------------------------------------------------------------------------------
+def train_test_curves(D, train: torch.Tensor, test: torch.Tensor, sigmas, *, seed: int = 0,
+                      n_eval: int | None = None):
+    """Output PSNR (dB) of ``D`` on training and on held-out images at each σ (paper Fig. 1).
+
+    Both sets are noised from generators of the same seed. ``n_eval`` caps the images used from each set
+    (the first ``n_eval``). Returns ``(train_psnr, test_psnr)`` arrays of len(sigmas).
+    """
+    from . import runtime
+
+    if n_eval is not None:
+        train, test = train[:n_eval], test[:n_eval]
+    tr = metrics.psnr_curve(D, train, sigmas, generator=runtime.generator(seed))
+    te = metrics.psnr_curve(D, test, sigmas, generator=runtime.generator(seed))
+    return tr, te
+
+
+def paired_samples(D_a, D_b, n: int, shape: tuple, *, mean_a, mean_b=None, seed: int = 0, **sampler_kw):
+    """Samples of two denoisers from the *same* initial noise and noise stream (paper Fig. 2):
+    :func:`gendiff.sampling.ascent_sample` with one seed for both. ``shape`` = (C, H, W); ``mean_*`` are
+    the training-set mean images (the sampler's starting point). Returns ``(x_a, x_b, steps_a, steps_b)``."""
+    mean_b = mean_a if mean_b is None else mean_b
+    ra = sampling.ascent_sample(D_a, (n,) + tuple(shape), mean=mean_a, seed=seed, **sampler_kw)
+    rb = sampling.ascent_sample(D_b, (n,) + tuple(shape), mean=mean_b, seed=seed, **sampler_kw)
+    return ra.x, rb.x, ra.steps, rb.steps
+
+
+def similarity_stats(x_a: torch.Tensor, x_b: torch.Tensor, train_a: torch.Tensor, train_b: torch.Tensor) -> dict:
+    """Mean-removed cosine similarities of paper Fig. 2: between paired samples (cos(A, B)), and of each
+    sample with its nearest training image of its own model's set (``im_set_corr``, remove_mean=True).
+
+    Returns dict with ``cos_ab`` (n,), ``near_a``/``near_b`` (n,) and ``idx_a``/``idx_b`` (n,).
+    """
+    na, ia = metrics.nearest_train(x_a, train_a)
+    nb, ib = metrics.nearest_train(x_b, train_b)
+    return dict(cos_ab=metrics.cosine(x_a, x_b), near_a=na, near_b=nb, idx_a=ia, idx_b=ib)
+
+
+def mean_gap(D, train: torch.Tensor, test: torch.Tensor, sigmas, *, seed: int = 0) -> float:
+    """Train − test output PSNR (dB) averaged over ``sigmas`` (paper Fig. 15: the generalization gap)."""
+    tr, te = train_test_curves(D, train, test, sigmas, seed=seed)
+    return float(np.mean(tr - te))
+
+
+# ----------------------------------------------------------------------------------------------------
+# plots
+# ----------------------------------------------------------------------------------------------------
+def plot_spectrum(lam, coef_x=None, *, ax=None, label: str = "", color=None, sigma: float | None = None):
+    """λ_k (left axis) and, if given, the clean image's |⟨x, e_k⟩| (dots, right axis) against k (Fig. 3)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = (plt.subplots() if ax is None else (ax.figure, ax))
+    lam = plots._np(lam)
+    k = np.arange(len(lam))
+    ax.plot(k, lam, color=color, lw=1.5, label=f"λ_k {label}".strip())
+    ax.set_xlabel("k (eigenvector index)")
+    ax.set_ylabel("eigenvalue λ_k")
+    ax.axhline(0.5, color="0.6", lw=0.8, ls=":")
+    if coef_x is not None:
+        ax2 = ax.twinx()
+        ax2.plot(k, np.abs(plots._np(coef_x)), ".", ms=2, color=color or "0.3", alpha=0.5)
+        ax2.set_ylabel("|⟨x, e_k⟩|")
+        ax2.set_yscale("log")
+        ax2.grid(False)
+    if sigma is not None:
+        ax.set_title(f"σ = {sigma:g}")
+    return fig
+
+
+def plot_eigvecs(E: torch.Tensor, ks, size: int, *, lam=None, ax=None, title: str | None = None):
+    """Eigenvectors e_k (columns of ``E`` (d, d)) for k in ``ks``, as images on one symmetric scale."""
+    vecs = torch.stack([E[:, k] for k in ks]).reshape(len(ks), 1, size, size)
+    titles = [f"k={k}" + (f"\nλ={float(lam[k]):.2f}" if lam is not None else "") for k in ks]
+    v = plots.symmetric_range(vecs)
+    fig = plots.show_images(vecs, titles=titles, vmin=-v, vmax=v, ax=ax, nrow=1, title=title, cmap="RdBu_r")
+    if ax is not None and title:
+        ax.set_title(title, pad=26)          # above the per-image titles
+    return fig
+
+
+def plot_shrinkage(D, x: torch.Tensor, sigma: float, *, seed: int = 0, n_vec: int = 6):
+    """One noisy image: clean, noisy and denoised images, λ_k with |⟨x, e_k⟩|, and the top ``n_vec``
+    eigenvectors: the static figure behind the chapter's explorer. ``x`` (1, C, H, W)."""
+    import matplotlib.pyplot as plt
+    from . import runtime
+
+    res = shrinkage_analysis(D, x, sigma, generator=runtime.generator(seed))
+    size = x.shape[-1]
+    fig = plt.figure(figsize=(10, 4.2))
+    gs = fig.add_gridspec(2, max(n_vec, 3) + 3)
+    for j, (im, t) in enumerate([(x, "clean x"), (res.y, f"noisy y (σ={sigma:g})"), (res.f, "f(y)")]):
+        a = fig.add_subplot(gs[0, j])
+        a.imshow(plots._np(im)[0, 0], vmin=0, vmax=1, cmap="gray")
+        a.set_title(t, fontsize=8); a.set_xticks([]); a.set_yticks([]); a.grid(False)
+    a = fig.add_subplot(gs[0, 3:])
+    plot_spectrum(res.lam[0], res.coef_x[0], ax=a)
+    a.set_title(f"tr J = {float(res.trace[0]):.1f},  #λ>0.5 = {int(res.n_above()[0])} of {res.lam.shape[1]}")
+    ev = res.E[0][:, :n_vec].T.reshape(n_vec, size, size)
+    v = plots.symmetric_range(ev)
+    for j in range(n_vec):
+        a = fig.add_subplot(gs[1, j])
+        a.imshow(plots._np(ev[j]), vmin=-v, vmax=v, cmap="RdBu_r")
+        a.set_title(f"e_{j}  λ={float(res.lam[0, j]):.2f}", fontsize=8); a.set_xticks([]); a.set_yticks([])
+        a.grid(False)
+    return fig

@@ -1,0 +1,138 @@
+"""Unit tests of gendiff.harmonic (chapter 1) and the chapter's config: closed forms, shapes, errors."""
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gendiff import harmonic, models, runtime
+from gendiff.configs import ch01
+
+
+def test_optimal_calpha_slope_values():
+    np.testing.assert_allclose(harmonic.optimal_calpha_slope([1, 2, 3, 5]), [0.5, 2 / 3, 0.75, 5 / 6])
+    assert harmonic.optimal_calpha_slope(4) == pytest.approx(0.8)
+
+
+def test_optimal_calpha_slope_rejects_nonpositive_alpha():
+    with pytest.raises(ValueError, match="alpha"):
+        harmonic.optimal_calpha_slope(0)
+
+
+def test_manifold_optimal_psnr_disks():
+    # paper §5: +31.1 dB for 80×80 disks (d = 6400, k = 5); +20.6 dB at 24×24
+    assert harmonic.manifold_optimal_psnr(0.0, 5, 6400) == pytest.approx(31.07, abs=0.01)
+    assert harmonic.manifold_optimal_psnr(10.0, 5, 576) == pytest.approx(30.61, abs=0.01)
+    with pytest.raises(ValueError):
+        harmonic.manifold_optimal_psnr(0.0, 10, 5)
+
+
+def test_oracle_shrinkage_is_within_factor_two_of_min_rule():
+    c = torch.randn(500, generator=runtime.generator(0)).abs() * torch.logspace(0, -3, 500)
+    for s in (1e-3, 1e-2, 1e-1):
+        lam, mse = harmonic.oracle_shrinkage(c, s)
+        assert ((lam >= 0) & (lam <= 1)).all()
+        ref = torch.minimum(c.double() ** 2, torch.tensor(s**2)).sum()
+        assert 0.5 * ref <= mse <= ref
+
+
+def test_power_law_oracle_rate_gives_alpha_over_alpha_plus_one():
+    sig = np.geomspace(1e-3, 1e-2, 6)
+    for a in (1.0, 2.0, 4.0):
+        mse = harmonic.power_law_oracle_mse(a, sig)
+        slope = np.polyfit(-20 * np.log10(sig), -10 * np.log10(mse), 1)[0]
+        assert slope == pytest.approx(a / (a + 1), abs=0.03)
+
+
+def test_tangent_overlap_identities():
+    g = runtime.generator(1)
+    d, m = 40, 5
+    Q, _ = torch.linalg.qr(torch.randn(d, d, generator=g))
+    T = Q[:, :m].T                                   # (m, d) orthonormal rows
+    assert torch.allclose(harmonic.tangent_overlap(Q[:, :m], T), torch.ones(m), atol=1e-6)
+    assert torch.allclose(harmonic.tangent_overlap(Q[:, m:], T), torch.zeros(d - m), atol=1e-6)
+    # all d basis vectors: the overlaps sum to m (= tr P_T)
+    assert harmonic.tangent_overlap(Q, T).sum().item() == pytest.approx(m, abs=1e-5)
+
+
+def test_tangent_overlap_shape_error():
+    with pytest.raises(ValueError, match="rows"):
+        harmonic.tangent_overlap(torch.zeros(10, 3), torch.zeros(5, 11))
+
+
+class _Linear(torch.nn.Module):
+    """D(y) = A y with a fixed symmetric A: a homogeneous 'denoiser' with known eigenpairs."""
+
+    def __init__(self, A):
+        super().__init__()
+        self.A = A
+
+    def forward(self, y, sigma=None):
+        return (y.flatten(1) @ self.A.T).reshape(y.shape)
+
+
+def test_shrinkage_analysis_recovers_known_spectrum_and_eq4():
+    g = runtime.generator(2)
+    d = 16
+    Q, _ = torch.linalg.qr(torch.randn(d, d, generator=g))
+    lam_true = torch.linspace(1.2, 0.0, d)
+    D = _Linear(Q @ torch.diag(lam_true) @ Q.T)
+    x = torch.rand(3, 1, 4, 4, generator=g)
+    res = harmonic.shrinkage_analysis(D, x, 0.1, generator=g)
+    torch.testing.assert_close(res.lam, lam_true.expand(3, d), atol=1e-5, rtol=0)
+    # paper eq. 4: f(y) = Σ_k λ_k ⟨y, e_k⟩ e_k
+    recon = torch.einsum("bk,bk,bdk->bd", res.lam, res.coef_y, res.E)
+    torch.testing.assert_close(recon, res.f.flatten(1), atol=1e-5, rtol=0)
+    torch.testing.assert_close(res.trace, lam_true.sum().expand(3), atol=1e-4, rtol=0)
+    assert (res.n_above(0.5) == (lam_true > 0.5).sum()).all()
+
+
+def test_shrinkage_analysis_bias_free_unet_is_homogeneous():
+    net = models.BiasFreeUNet(1, 4, 2).eval()
+    x = torch.rand(2, 1, 8, 8, generator=runtime.generator(3))
+    res = harmonic.shrinkage_analysis(net, x, 0.2, generator=runtime.generator(4))
+    assert res.lam.shape == (2, 64) and res.E.shape == (2, 64, 64)
+    assert float(res.homogeneity.max()) < 1e-4
+
+
+def test_jacobian_trace_exact_for_scaled_identity():
+    D = lambda y, sigma=None: 0.7 * y  # noqa: E731 -- Rademacher probes give ⟨ε, 0.7ε⟩ = 0.7 d exactly
+    y = torch.randn(3, 1, 4, 4, generator=runtime.generator(5))
+    tr = harmonic.jacobian_trace(D, y, n_probes=2, generator=runtime.generator(6))
+    torch.testing.assert_close(tr, torch.full((3,), 0.7 * 16, dtype=torch.float64))
+
+
+def test_paired_samples_same_seed_same_model_identical():
+    # a damped identity-like denoiser: the sampler reaches σ_final in a few dozen steps
+    D = lambda y, sigma=None: 0.5 + 0.5 * (y - 0.5)  # noqa: E731
+    xa, xb, sa, sb = harmonic.paired_samples(D, D, 4, (1, 8, 8), mean_a=0.5, seed=3, device="cpu")
+    assert torch.equal(xa, xb) and sa == sb
+    stats = harmonic.similarity_stats(xa, xb, xa, xb)
+    torch.testing.assert_close(stats["cos_ab"], torch.ones(4, dtype=torch.float64))
+    assert torch.equal(stats["idx_a"], torch.arange(4))
+
+
+def test_train_test_curves_identical_sets_agree():
+    D = lambda y, sigma=None: 0.9 * y  # noqa: E731
+    x = torch.rand(16, 1, 4, 4, generator=runtime.generator(7))
+    tr, te = harmonic.train_test_curves(D, x, x.clone(), [0.05, 0.2], seed=1)
+    np.testing.assert_allclose(tr, te)
+    assert harmonic.mean_gap(D, x, x.clone(), [0.05, 0.2]) == pytest.approx(0.0)
+
+
+def test_profiles_side_by_side_and_full_is_larger():
+    ci, full = ch01.PROFILES["ci"], ch01.PROFILES["full"]
+    assert dataclasses.fields(ci) == dataclasses.fields(full)
+    assert full.size > ci.size and full.width >= ci.width and max(full.n_train) > max(ci.n_train)
+    assert full.run_full_only and not ci.run_full_only
+    for c in (ci, full):
+        assert c.size % 2**c.blocks == 0 and c.disk_size % 2**c.disk_blocks == 0
+        assert 2 * max(c.n_train) + c.n_test > 0
+
+
+def test_smoke_full_profile_builds_and_steps():
+    counts = ch01.smoke_full()
+    assert counts["rich"] > 1_000_000          # width-64 2-block UNet (paper Table 1: 1.8 M at 40×40)
+    assert {"disk", "shuffled", "patches"} <= set(counts)
+    assert all(math.isfinite(v) and v > 0 for v in counts.values())
