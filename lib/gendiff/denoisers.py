@@ -45,21 +45,29 @@ class EmpiricalDenoiser:
 
     def __call__(self, y: torch.Tensor, sigma) -> torch.Tensor:
         yf = _flat(y).double().to(self.flat.device)
-        s2 = _sigma_col(sigma, yf.shape[0], yf) ** 2
-        y2 = (yf**2).sum(1, keepdim=True)
-        m = torch.full((yf.shape[0], 1), -torch.inf, dtype=torch.float64, device=yf.device)
-        acc = torch.zeros_like(yf)
-        tot = torch.zeros_like(m)
-        for i in range(0, self.flat.shape[0], self.chunk):
-            xf = self.flat[i:i + self.chunk].double()
-            logit = -(y2 - 2 * yf @ xf.T + self.sq[i:i + self.chunk][None]) / (2 * s2)
-            m_new = torch.maximum(m, logit.max(1, keepdim=True).values)
-            scale = torch.exp(m - m_new)
-            w = torch.exp(logit - m_new)
-            acc = acc * scale + w @ xf
-            tot = tot * scale + w.sum(1, keepdim=True)
-            m = m_new
-        return (acc / tot).to(y.dtype).reshape(y.shape)
+        chunks = (self.flat[i:i + self.chunk].double() for i in range(0, self.flat.shape[0], self.chunk))
+        return posterior_mean_stream(yf, sigma, chunks).to(y.dtype).reshape(y.shape)
+
+
+def posterior_mean_stream(y: torch.Tensor, sigma, chunks) -> torch.Tensor:
+    """Σ_i softmax_i(−‖y − x_i‖²/2σ²)·x_i over points x_i arriving in ``chunks`` of shape (m, d), with a
+    running log-sum-exp, so the (B, N) weight matrix is never held whole. ``y`` is (B, d); ``sigma`` a
+    float or (B,). This is the empirical denoiser of the points, and — for points drawn from a prior — a
+    self-normalised Monte-Carlo estimate of the posterior mean E[x | y]."""
+    s2 = _sigma_col(sigma, y.shape[0], y) ** 2
+    y2 = (y**2).sum(1, keepdim=True)
+    m = torch.full((y.shape[0], 1), -torch.inf, dtype=y.dtype, device=y.device)
+    acc = torch.zeros_like(y)
+    tot = torch.zeros_like(m)
+    for xf in chunks:
+        logit = -(y2 - 2 * y @ xf.T + (xf**2).sum(1)[None]) / (2 * s2)
+        m_new = torch.maximum(m, logit.max(1, keepdim=True).values)
+        scale = torch.exp(m - m_new)
+        w = torch.exp(logit - m_new)
+        acc = acc * scale + w @ xf
+        tot = tot * scale + w.sum(1, keepdim=True)
+        m = m_new
+    return acc / tot
 
 
 class GaussianDenoiser:

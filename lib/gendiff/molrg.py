@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from . import jacobian as _jacobian
+from .denoisers import posterior_mean_stream
 from . import models as _models
 from . import train as _train
 
@@ -171,25 +172,17 @@ def mc_posterior_mean(U, y, sigma, *, n_draws: int, generator: torch.Generator, 
     Independent of the closed form, so it checks eq. (ch04-denoiser).
     """
     den = MoLRGDenoiser(U, pi, mu, lam)
-    B = y.shape[0]
-    run_max = torch.full((B, 1), -math.inf, dtype=y.dtype)
-    num = torch.zeros_like(y)
-    tot = torch.zeros(B, 1, dtype=y.dtype)
-    done = 0
-    while done < n_draws:
-        m = min(chunk, n_draws - done) // 2
-        x, k = den.sample(m, generator=generator)                    # (m, n)
-        centre = 0.0 if mu is None else mu.to(x.dtype)[k]
-        x = torch.cat([x, 2 * centre - x])                           # antithetic pairs: the prior is symmetric
-        logw = -(torch.cdist(y, x) ** 2) / (2 * sigma**2)            # (B, 2m)
-        new_max = torch.maximum(run_max, logw.max(1, keepdim=True).values)
-        scale = torch.exp(run_max - new_max)
-        w = torch.exp(logw - new_max)
-        num = num * scale + w @ x
-        tot = tot * scale + w.sum(1, keepdim=True)
-        run_max = new_max
-        done += 2 * m
-    return num / tot
+
+    def draws():
+        done = 0
+        while done < n_draws:
+            m = min(chunk, n_draws - done) // 2
+            x, k = den.sample(m, generator=generator)                # (m, n)
+            centre = 0.0 if mu is None else mu.to(x.dtype)[k]
+            yield torch.cat([x, 2 * centre - x]).to(y.dtype)         # antithetic pairs: the prior is symmetric
+            done += 2 * m
+
+    return posterior_mean_stream(y, float(sigma), draws())
 
 
 def off_subspace_ratio(U: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
