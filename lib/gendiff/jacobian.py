@@ -33,9 +33,9 @@ def _single(D, y_shape, sigma):
 def jacobian(D, y: torch.Tensor, sigma=None, *, chunk: int | None = 256) -> torch.Tensor:
     """∂D(y; σ)/∂y for each image of the batch: ``(B, d, d)`` with J[b, i, j] = ∂D_i/∂y_j.
 
-    ``jacrev`` with ``chunk_size`` rows at a time, vmapped over the batch. Memory grows with
-    ``chunk`` × batch × the network's activations: at 80×80 a width-16 UNet needs > 24 GB at chunk 256,
-    about 3 GB at chunk 32 (prefer :func:`top_eigs` there). Modules are put in eval mode
+    ``jacrev`` with ``chunk_size`` rows at a time, vmapped over the batch. Peak memory on the CPU grows
+    like d² (torch 2.13, a width-16 UNet: ≈1.5 GB at d = 1024, 6.4 GB at d = 2304, > 24 GB at d = 6400, for
+    any chunk size; ``benchmarks/jacobian.py``): beyond d ≈ 2500 use :func:`top_eigs`. Modules are put in eval mode
     (batch-norm statistics must not depend on the batch). ``sigma`` is a float (same for the batch).
     """
     if hasattr(D, "eval"):
