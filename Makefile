@@ -21,10 +21,10 @@ install: $(STAMP)
 book: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/jupyter-book build . -W -n --keep-going --config _config.yml
 
-## Unit tests, every chapter of _toc.yml under nbval, and a build without execution (markup check).
+## A build without execution (markup check, seconds), then unit tests and every chapter of _toc.yml under nbval.
 test: $(STAMP)
-	TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1800 --durations=15 -v
 	$(MAKE) build-check
+	TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1800 --durations=15 -v
 
 unit: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/python -m pytest tests -q
