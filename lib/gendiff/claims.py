@@ -45,6 +45,34 @@ class Claim:
         self.status = self.status or ("pass" if self.passed else "fail")
 
 
+_MARK = {"pass": "✅", "fail": "❌"}
+
+
+class ClaimsTable:
+    """Display object of a claims table: HTML for the book and Jupyter, markdown (``.data``) for text."""
+
+    def __init__(self, rows: list[Claim]):
+        self.rows = list(rows)
+        esc = lambda s: str(s).replace("|", "\\|")
+        lines = ["| claim | paper | this book | pass |", "|---|---|---|---|"]
+        lines += [f"| {esc(r.claim)} | {esc(r.paper)} | {esc(r.ours)} | {_MARK.get(r.status, '⚠️ not at this scale')} |"
+                  for r in self.rows]
+        self.data = "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        return self.data
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = "".join(f"<th>{h}</th>" for h in ("claim", "paper", "this book", "pass"))
+        body = "".join(
+            "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in
+                             (r.claim, r.paper, r.ours, _MARK.get(r.status, "⚠️ not at this scale"))) + "</tr>"
+            for r in self.rows)
+        return f'<table class="claims-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
 @dataclass
 class Claims:
     chapter: str
@@ -83,15 +111,9 @@ class Claims:
             print(f"not reproduced at profile {runtime.profile()!r}: {claim}: measured {shown}. {why}")
         return ours
 
-    def table(self):
-        """The claims as a pandas-free HTML/markdown table object (renders in Jupyter and the book)."""
-        from IPython.display import Markdown
-
-        lines = ["| claim | paper | this book | pass |", "|---|---|---|---|"]
-        esc = lambda s: str(s).replace("|", "\\|")
-        for r in self.rows:
-            lines.append(f"| {esc(r.claim)} | {esc(r.paper)} | {esc(r.ours)} | { {'pass': '✅', 'fail': '❌'}.get(r.status, '⚠️ not at this scale') } |")
-        return Markdown("\n".join(lines))
+    def table(self) -> "ClaimsTable":
+        """The closing table (claim, paper, this book, pass); renders as HTML in Jupyter and the book."""
+        return ClaimsTable(self.rows)
 
     def save(self, folder: str | Path | None = None) -> Path:
         folder = Path(folder or runtime.REPO_ROOT / "data" / "results")

@@ -79,9 +79,10 @@ def device() -> torch.device:
 def threads() -> int:
     """CPU threads for torch, from ``BOOK_THREADS`` (default 1).
 
-    The default comes from ``benchmarks/threads.py``: on the 2-core machines this book is tested on,
-    one thread was as fast or faster for the small models of the ``ci`` profile (see the benchmark's
-    printout), and it keeps two processes from fighting over the cores.
+    The default comes from ``benchmarks/threads.py`` on the 2-core machines this book is tested on: with
+    the cores busy (load 11), one thread trained the ``ci`` models 9–13× faster than two; on an idle
+    machine two threads were only 6–12 % faster. One thread also lets chapters train two models in
+    parallel processes.
     """
     raw = os.environ.get("BOOK_THREADS", "1")
     try:
