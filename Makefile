@@ -5,8 +5,16 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export BOOK_PROFILE ?= ci
+# Debian's Chromium + ChromeDriver drive the browser check of the built book (installed by `make test`)
+CHROMIUM     ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+TIMES := _build/stage-times.txt
+# $(call stage,name,command): run a stage of `make test`, print and record its wall time, keep its exit code
+stage = s=$$(date +%s); $(2); rc=$$?; t=$$(( $$(date +%s) - s )); mkdir -p _build; \
+        echo "== stage $(1): $${t} s (exit $${rc})" | tee -a $(TIMES); exit $${rc}
 
-.PHONY: book test install unit chapters build-check clean
+.PHONY: book test install unit chapters build-check browser browser-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,10 +29,16 @@ install: $(STAMP)
 book: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/jupyter-book build . -W -n --keep-going --config _config.yml
 
-## A build without execution (markup check, seconds), then unit tests and every chapter of _toc.yml under nbval.
-test: $(STAMP)
-	$(MAKE) build-check
-	TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1800 --durations=15 -v
+## Everything, in order: a build without execution (markup check, seconds); unit tests and every chapter of
+## _toc.yml under nbval (trains and caches the models); the executed book build (reuses the cached models);
+## headless Chromium reading every page of the built book. Stage times go to _build/stage-times.txt.
+test: $(STAMP) browser-deps
+	@rm -f $(TIMES)
+	@$(call stage,markup-check,$(MAKE) --no-print-directory build-check)
+	@$(call stage,unit+chapters,TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1800 --durations=15 -v)
+	@$(call stage,book-build,$(MAKE) --no-print-directory book)
+	@$(call stage,browser,$(MAKE) --no-print-directory browser)
+	@cat $(TIMES)
 
 unit: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/python -m pytest tests -q
@@ -32,10 +46,26 @@ unit: $(STAMP)
 chapters: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env chapters -v --durations=0
 
+## Headless Chromium checks the built book in _build/html (screenshots in _build/screenshots).
+browser: $(STAMP) browser-deps
+	BOOK_HTML=_build/html BOOK_CHROMIUM=$(CHROMIUM) BOOK_CHROMEDRIVER=$(CHROMEDRIVER) \
+	  $(BIN)/python -m pytest tests/test_browser.py -v -p no:cacheprovider
+
+browser-deps:
+	@if [ ! -x "$(CHROMIUM)" ] || [ ! -x "$(CHROMEDRIVER)" ]; then \
+	  command -v apt-get >/dev/null || { echo "Install Chromium and ChromeDriver, or set CHROMIUM= and CHROMEDRIVER="; exit 1; }; \
+	  echo "installing Debian's chromium and chromium-driver"; \
+	  $(SUDO) apt-get install -y -q chromium chromium-driver >/dev/null || \
+	  { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q chromium chromium-driver >/dev/null; }; fi
+
 ## Sphinx build with execution off: broken MyST markup, references or toc entries fail under -W.
 build-check: $(STAMP)
 	rm -rf _build/check && mkdir -p _build/check
-	sed 's/execute_notebooks: force/execute_notebooks: "off"/' _config.yml > _build/check/_config.yml
+	sed -e 's/execute_notebooks: force/execute_notebooks: "off"/' \
+	    -e 's/suppress_warnings: \["mystnb.unknown_mime_type"\]/suppress_warnings: ["mystnb.unknown_mime_type", "mystnb.glue", "mystnb.glue_ref"]/' \
+	    -e 's|book_html: _ext|book_html: $(CURDIR)/_ext|' \
+	    _config.yml > _build/check/_config.yml
+	grep -q '"mystnb.glue"' _build/check/_config.yml  # without execution glued values do not exist
 	$(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/check --config _build/check/_config.yml
 
 clean:

@@ -119,7 +119,8 @@ class Claims:
         folder = Path(folder or runtime.REPO_ROOT / "data" / "results")
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.chapter}.json"
-        payload = {"chapter": self.chapter, "profile": runtime.profile(),
+        from .book import source_digest
+        payload = {"chapter": self.chapter, "profile": runtime.profile(), "source": source_digest(self.chapter),
                    "rows": [{k: (v if isinstance(v, (int, float, str, bool, list, type(None))) else str(v))
                              for k, v in asdict(r).items()} for r in self.rows]}
         path.write_text(json.dumps(payload, indent=1, default=str))

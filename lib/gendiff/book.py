@@ -1,0 +1,201 @@
+"""The book around the chapters: measured numbers pasted into the prose, and the book-wide claims page.
+
+``glue(name, value)`` stores a value computed in a chapter so that the text can quote it with
+``{glue:text}`name:.3f``` (MyST-NB's *glue*): no number in the prose is typed in. ``glue_figure`` shows a
+figure and stores it under a name, so the landing page can paste it (``{glue}`chapters/NN-x.md::name```).
+Outside a book build (plain Jupyter without MyST-NB) both degrade to showing nothing / showing the figure.
+
+``load_results`` reads the claims tables that every chapter writes (``Claims.save`` →
+``data/results/<chapter>.json``) and checks that each one belongs to the current chapter source and
+profile, so the claims page can never show a stale table.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import runtime
+
+RESULTS_DIR = runtime.REPO_ROOT / "data" / "results"
+CHAPTERS_DIR = runtime.REPO_ROOT / "chapters"
+
+
+def _myst_glue():
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:  # running without the book extras: nothing to paste into
+        return None
+    return _glue
+
+
+def glue(name: str, value, display: bool = False):
+    """Store ``value`` (a number, string or list) under ``name`` for ``{glue:text}`` in the prose; return it.
+
+    Floats are stored as Python floats (so the text chooses the format, e.g. ``{glue:text}`x:.2f```);
+    NumPy/torch scalars are converted first.
+    """
+    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+        value = value.item()
+    g = _myst_glue()
+    if g is not None:
+        g(name, value, display=display)
+    return value
+
+
+def glue_figure(name: str, fig) -> None:
+    """Show ``fig`` as this cell's output *and* store it as ``name`` (the landing page pastes it).
+
+    The figure is closed afterwards so the inline backend does not show it a second time.
+    """
+    import matplotlib.pyplot as plt
+    g = _myst_glue()
+    if g is not None:
+        g(name, fig, display=True)
+    else:
+        from IPython.display import display
+        display(fig)
+    plt.close(fig)
+
+
+def source_digest(chapter: str) -> str:
+    """sha256 (first 16 hex digits) of ``chapters/<chapter>.md``; "" if there is no such file."""
+    path = CHAPTERS_DIR / f"{chapter}.md"
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else ""
+
+
+def chapter_title(chapter: str) -> str:
+    """The first ``# `` heading of ``chapters/<chapter>.md``."""
+    for line in (CHAPTERS_DIR / f"{chapter}.md").read_text().splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    return chapter
+
+
+@dataclass
+class ChapterResults:
+    chapter: str
+    title: str
+    profile: str
+    rows: list[dict] = field(default_factory=list)
+    problem: str = ""          # why this table cannot be trusted ("" when it can)
+
+    def count(self, status: str) -> int:
+        return sum(r.get("status") == status for r in self.rows)
+
+
+def load_results(chapters: list[str], profile: str | None = None,
+                 folder: str | Path | None = None) -> list[ChapterResults]:
+    """The saved claims table of each chapter, with ``problem`` set when it is missing or stale.
+
+    A table is stale when the chapter's source changed since it was written (``source`` digest) or when
+    it was computed at another profile than ``profile`` (default: the current one).
+    """
+    folder = Path(folder or RESULTS_DIR)
+    profile = profile or runtime.profile()
+    out = []
+    for ch in chapters:
+        path = folder / f"{ch}.json"
+        res = ChapterResults(ch, chapter_title(ch), "")
+        if not path.exists():
+            res.problem = f"no results: run the chapter first ({path.relative_to(runtime.REPO_ROOT) if path.is_relative_to(runtime.REPO_ROOT) else path} is missing)"
+        else:
+            payload = json.loads(path.read_text())
+            res.profile, res.rows = payload.get("profile", ""), payload.get("rows", [])
+            if res.profile != profile:
+                res.problem = f"computed at profile {res.profile!r}, not {profile!r}"
+            elif payload.get("source") != source_digest(ch):
+                res.problem = "stale: the chapter changed after these results were written; rerun it"
+            elif not res.rows:
+                res.problem = "the chapter recorded no claims"
+        out.append(res)
+    return out
+
+
+def toc_chapters() -> list[str]:
+    """The chapters listed in ``_toc.yml``, in book order (file stems under ``chapters/``)."""
+    import re
+    text = (runtime.REPO_ROOT / "_toc.yml").read_text()
+    return [m.split("/", 1)[1] for m in re.findall(r"file:\s*(chapters/[^\s#]+)", text)]
+
+
+def section_anchors(chapter: str) -> list[tuple[str, str]]:
+    """(heading text, HTML id) of every ``#``-heading of a chapter, in order.
+
+    The id is docutils' ``make_id`` of the heading text — what Sphinx gives a section without an explicit
+    label (the browser test of the built book checks that every link made from it resolves).
+    """
+    import re
+
+    from docutils.nodes import make_id
+    out, fenced = [], False
+    for line in (CHAPTERS_DIR / f"{chapter}.md").read_text().splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        m = None if fenced else re.match(r"^(#{1,6})\s+(.*\S)\s*$", line)
+        if m:
+            text = re.sub(r"[`*$]", "", m.group(2))
+            out.append((text, make_id(text)))
+    return out
+
+
+def claims_anchor(chapter: str, section: str = "") -> str:
+    """The id of the section where a claim is computed: the first heading that names ``section``
+    (e.g. "Fig. 3" matches "… (paper Fig. 3)"), else the section holding the chapter's claims table."""
+    import re
+    heads = section_anchors(chapter)
+    if section:
+        pat = re.compile(re.escape(section) + r"(?![\w.])")
+        for text, hid in heads:
+            if pat.search(text):
+                return hid
+    source = (CHAPTERS_DIR / f"{chapter}.md").read_text()
+    cut = source.find("claims.table()")
+    before = [h for h in heads if source.find(h[0]) < cut] if cut >= 0 else heads
+    return before[-1][1] if before else ""
+
+
+_MARK = {"pass": "✅ pass", "fail": "❌ fail", "not at this scale": "⚠️ not at this scale"}
+
+
+def claims_overview(results: list[ChapterResults]):
+    """HTML tables for the claims page: one summary row per chapter, then every claim with a link to the
+    section of the book where it is computed."""
+    from html import escape
+
+    from IPython.display import HTML
+
+    def link(ch, anchor, text):
+        return f'<a href="{ch}.html{"#" + anchor if anchor else ""}">{escape(text)}</a>'
+
+    head = ("chapter", "profile", "claims", "pass", "not at this scale", "fail", "status")
+    rows = []
+    for r in results:
+        status = escape(r.problem) if r.problem else ("all reproduced" if not r.count("not at this scale")
+                                                      and not r.count("fail") else "see below")
+        rows.append([link(r.chapter, "", r.title), escape(r.profile), str(len(r.rows)), str(r.count("pass")),
+                     str(r.count("not at this scale")), str(r.count("fail")), status])
+    html = ['<table class="claims-summary"><thead><tr>' + "".join(f"<th>{h}</th>" for h in head)
+            + "</tr></thead><tbody>"]
+    html += ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows]
+    html.append("</tbody></table>")
+    for r in results:
+        html.append(f"<h3>{link(r.chapter, '', r.title)}</h3>")
+        if r.problem:
+            html.append(f"<p><b>{escape(r.problem)}</b></p>")
+            continue
+        html.append('<table class="claims-table"><thead><tr><th>claim</th><th>paper</th><th>this book</th>'
+                    "<th>pass</th><th>where</th></tr></thead><tbody>")
+        for c in r.rows:
+            anchor = claims_anchor(r.chapter, c.get("section", ""))
+            where = link(r.chapter, anchor, c.get("section") or "claims table")
+            html.append("<tr>" + "".join(f"<td>{escape(str(c.get(k, '')))}</td>" for k in ("claim", "paper", "ours"))
+                        + f"<td>{_MARK.get(c.get('status'), escape(str(c.get('status'))))}</td><td>{where}</td></tr>")
+        html.append("</tbody></table>")
+    return HTML("\n".join(html))
+
+
+def claim_chapters() -> list[str]:
+    """The chapters of ``_toc.yml`` that record claims (they create a ``Claims``), in book order."""
+    return [c for c in toc_chapters() if "Claims(" in (CHAPTERS_DIR / f"{c}.md").read_text()]

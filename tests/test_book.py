@@ -1,0 +1,81 @@
+"""gendiff.book: the claims page's reading of saved tables (fresh / stale / missing), anchors, glue fallbacks."""
+import importlib.util
+import json
+
+import pytest
+
+from gendiff import book, runtime
+from gendiff.claims import Claims
+
+CH = "00-denoisers-and-generalization"
+
+
+def _save(tmp_path, **over):
+    c = Claims(CH)
+    c.check("x below 1", paper="< 1", ours=0.5, ok=True, section="Fig. 1")
+    c.not_reproduced("y at scale", paper="≥ 0.95", ours=0.8, reached=False, why="too small")
+    path = c.save(tmp_path)
+    payload = json.loads(path.read_text())
+    payload.update(over)
+    path.write_text(json.dumps(payload))
+    return path
+
+
+def test_fresh_results_are_read(tmp_path):
+    _save(tmp_path)
+    (r,) = book.load_results([CH], folder=tmp_path)
+    assert r.problem == "" and r.title == book.chapter_title(CH)
+    assert r.count("pass") == 1 and r.count("not at this scale") == 1 and r.count("fail") == 0
+
+
+@pytest.mark.parametrize("over, word", [({"source": "0" * 16}, "stale"), ({"profile": "full"}, "profile"),
+                                        ({"rows": []}, "no claims")])
+def test_stale_or_foreign_results_are_flagged(tmp_path, over, word):
+    _save(tmp_path, **over)
+    (r,) = book.load_results([CH], folder=tmp_path)
+    assert word in r.problem
+
+
+def test_missing_results_are_flagged(tmp_path):
+    (r,) = book.load_results([CH], folder=tmp_path)
+    assert "run the chapter first" in r.problem
+
+
+def test_toc_chapters_in_book_order():
+    chs = book.toc_chapters()
+    assert chs[0] == CH and chs == sorted(chs)
+    assert all((book.CHAPTERS_DIR / f"{c}.md").exists() for c in chs)
+
+
+def test_anchors_follow_headings():
+    heads = dict(book.section_anchors(CH))
+    assert heads["Denoising is score estimation"] == "denoising-is-score-estimation"
+    assert book.claims_anchor(CH) in heads.values()          # the section holding claims.table()
+    assert book.claims_anchor(CH, "no such section") == book.claims_anchor(CH)
+
+
+def test_overview_links_every_chapter(tmp_path):
+    _save(tmp_path)
+    res = book.load_results([CH, "01-harmonic-representations"], folder=tmp_path)
+    html = book.claims_overview(res).data
+    assert f'href="{CH}.html"' in html and 'href="01-harmonic-representations.html"' in html
+    assert "run the chapter first" in html and "⚠️ not at this scale" in html
+
+
+def test_glue_returns_plain_values():
+    import numpy as np
+    import torch
+    assert book.glue("k", np.float64(0.25)) == 0.25 and type(book.glue("k", torch.tensor(2.0))) is float
+
+
+def test_offline_mathjax_bundle_is_installed():
+    spec = importlib.util.spec_from_file_location("book_html", runtime.REPO_ROOT / "_ext" / "book_html.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    path = mod.bundle_path()
+    assert path.stat().st_size > 1_000_000 and path.read_text(errors="ignore").find("MathJax") >= 0
+
+
+def test_claim_chapters_exclude_the_claims_page():
+    chs = book.claim_chapters()
+    assert CH in chs and "05-claims" not in chs and set(chs) < set(book.toc_chapters())
