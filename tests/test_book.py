@@ -59,7 +59,7 @@ def test_overview_links_every_chapter(tmp_path):
     res = book.load_results([CH, "01-harmonic-representations"], folder=tmp_path)
     html = book.claims_overview(res).data
     assert f'href="{CH}.html"' in html and 'href="01-harmonic-representations.html"' in html
-    assert "run the chapter first" in html and "⚠️ not at this scale" in html
+    assert "run the chapter first" in html and "⚠ not at this scale" in html
 
 
 def test_glue_returns_plain_values():

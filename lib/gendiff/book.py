@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import runtime
+from .claims import MARKS
 
 RESULTS_DIR = runtime.REPO_ROOT / "data" / "results"
 CHAPTERS_DIR = runtime.REPO_ROOT / "chapters"
@@ -156,7 +157,6 @@ def claims_anchor(chapter: str, section: str = "") -> str:
     return before[-1][1] if before else ""
 
 
-_MARK = {"pass": "✅ pass", "fail": "❌ fail", "not at this scale": "⚠️ not at this scale"}
 
 
 def claims_overview(results: list[ChapterResults]):
@@ -191,7 +191,7 @@ def claims_overview(results: list[ChapterResults]):
             anchor = claims_anchor(r.chapter, c.get("section", ""))
             where = link(r.chapter, anchor, c.get("section") or "claims table")
             html.append("<tr>" + "".join(f"<td>{escape(str(c.get(k, '')))}</td>" for k in ("claim", "paper", "ours"))
-                        + f"<td>{_MARK.get(c.get('status'), escape(str(c.get('status'))))}</td><td>{where}</td></tr>")
+                        + f"<td>{MARKS.get(c.get('status'), escape(str(c.get('status'))))}</td><td>{where}</td></tr>")
         html.append("</tbody></table>")
     return HTML("\n".join(html))
 

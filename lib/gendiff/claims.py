@@ -45,7 +45,8 @@ class Claim:
         self.status = self.status or ("pass" if self.passed else "fail")
 
 
-_MARK = {"pass": "✅", "fail": "❌"}
+# plain Unicode symbols (no emoji font needed): they render in every browser and terminal
+MARKS = {"pass": "✓ pass", "fail": "✗ fail", "not at this scale": "⚠ not at this scale"}
 
 
 class ClaimsTable:
@@ -55,7 +56,7 @@ class ClaimsTable:
         self.rows = list(rows)
         esc = lambda s: str(s).replace("|", "\\|")
         lines = ["| claim | paper | this book | pass |", "|---|---|---|---|"]
-        lines += [f"| {esc(r.claim)} | {esc(r.paper)} | {esc(r.ours)} | {_MARK.get(r.status, '⚠️ not at this scale')} |"
+        lines += [f"| {esc(r.claim)} | {esc(r.paper)} | {esc(r.ours)} | {MARKS[r.status]} |"
                   for r in self.rows]
         self.data = "\n".join(lines)
 
@@ -68,7 +69,7 @@ class ClaimsTable:
         head = "".join(f"<th>{h}</th>" for h in ("claim", "paper", "this book", "pass"))
         body = "".join(
             "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in
-                             (r.claim, r.paper, r.ours, _MARK.get(r.status, "⚠️ not at this scale"))) + "</tr>"
+                             (r.claim, r.paper, r.ours, MARKS[r.status])) + "</tr>"
             for r in self.rows)
         return f'<table class="claims-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
@@ -97,7 +98,7 @@ class Claims:
                        rule: str = "") -> object:
         """Record a claim of the paper that this scale is *known* not to show, with the reason ``why``.
 
-        Not an assertion: the row reads "not at this scale" (⚠️) when ``reached`` is false, and ✅ if a run
+        Not an assertion: the row reads "⚠ not at this scale" when ``reached`` is false, and "✓ pass" if a run
         does reach it; ``why`` is printed so the reader sees the measured number and the explanation. Use it
         only for effects the chapter's text discusses as out of reach of its profile — every claim the
         chapter stands behind goes through :meth:`check`.
