@@ -62,10 +62,13 @@ def test_overview_links_every_chapter(tmp_path):
     assert "run the chapter first" in html and "⚠ not at this scale" in html
 
 
-def test_glue_returns_plain_values():
+def test_glue_stores_plain_values(monkeypatch):
     import numpy as np
     import torch
-    assert book.glue("k", np.float64(0.25)) == 0.25 and type(book.glue("k", torch.tensor(2.0))) is float
+    stored = {}
+    monkeypatch.setattr(book, "_myst_glue", lambda: lambda name, value, display: stored.update({name: value}))
+    assert book.glue("a", np.float64(0.25)) is None and book.glue("b", torch.tensor(2.0)) is None
+    assert stored == {"a": 0.25, "b": 2.0} and type(stored["b"]) is float
 
 
 def test_offline_mathjax_bundle_is_installed():

@@ -31,8 +31,8 @@ def _myst_glue():
     return _glue
 
 
-def glue(name: str, value, display: bool = False):
-    """Store ``value`` (a number, string or list) under ``name`` for ``{glue:text}`` in the prose; return it.
+def glue(name: str, value, display: bool = False) -> None:
+    """Store ``value`` (a number, string or list) under ``name`` for ``{glue:text}`` in the prose.
 
     Floats are stored as Python floats (so the text chooses the format, e.g. ``{glue:text}`x:.2f```);
     NumPy/torch scalars are converted first.
@@ -42,7 +42,6 @@ def glue(name: str, value, display: bool = False):
     g = _myst_glue()
     if g is not None:
         g(name, value, display=display)
-    return value
 
 
 def glue_figure(name: str, fig) -> None:

@@ -79,11 +79,11 @@ class Claims:
     chapter: str
     rows: list[Claim] = field(default_factory=list)
 
-    def check(self, claim: str, *, paper: str, ours, ok: bool, section: str = "", rule: str = "") -> object:
+    def check(self, claim: str, *, paper: str, ours, ok: bool, section: str = "", rule: str = "") -> None:
         """Record ``claim`` (paper's value, our measured value ``ours``, pass = ``ok``); raise if it fails.
 
         ``rule`` (e.g. ``"> 10 dB"``) is appended to the displayed value so the table shows the threshold.
-        Returns ``ours`` so the call can sit inside an expression.
+        Returns nothing, so a check at the end of a cell prints no stray value in the book.
         """
         ok = bool(ok)
         shown = _fmt(ours) + (f" ({rule})" if rule else "")
@@ -92,10 +92,9 @@ class Claims:
         self.rows.append(Claim(claim, paper, shown, ok, section, value))
         if not ok:
             raise AssertionError(f"[{self.chapter}] claim failed: {claim}: measured {shown}; paper: {paper}")
-        return ours
 
     def not_reproduced(self, claim: str, *, paper: str, ours, reached: bool, why: str, section: str = "",
-                       rule: str = "") -> object:
+                       rule: str = "") -> None:
         """Record a claim of the paper that this scale is *known* not to show, with the reason ``why``.
 
         Not an assertion: the row reads "⚠ not at this scale" when ``reached`` is false, and "✓ pass" if a run
@@ -110,7 +109,6 @@ class Claims:
                                status="pass" if reached else "not at this scale"))
         if not reached:
             print(f"not reproduced at profile {runtime.profile()!r}: {claim}: measured {shown}. {why}")
-        return ours
 
     def table(self) -> "ClaimsTable":
         """The closing table (claim, paper, this book, pass); renders as HTML in Jupyter and the book."""
