@@ -136,3 +136,92 @@ def test_smoke_full_profile_builds_and_steps():
     assert counts["rich"] > 1_000_000          # width-64 2-block UNet (paper Table 1: 1.8 M at 40×40)
     assert {"disk", "shuffled", "patches"} <= set(counts)
     assert all(math.isfinite(v) and v > 0 for v in counts.values())
+
+
+def _write_pngs(folder, n, size=50, seed=0):
+    """``n`` random grey PNGs (independent noise: no near-duplicates) of ``size``×``size`` in ``folder``."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (size, size), dtype=np.uint8)).save(folder / f"face{i:03d}.png")
+
+
+def test_rich_dataset_full_profile_loads_user_face_folder(tmp_path, monkeypatch):
+    """The ``full`` path of §1–§3: ``$BOOK_CELEBA`` names a folder, loaded by ``data.image_folder``."""
+    _write_pngs(tmp_path / "faces", 6)
+    monkeypatch.setenv("BOOK_CELEBA", str(tmp_path / "faces"))
+    monkeypatch.setenv("BOOK_PROFILE", "full")
+    cfg = ch01.PROFILES["full"]
+    assert cfg.faces_dir() == str(tmp_path / "faces")
+    x, name = ch01.rich_dataset(cfg, 4, generator=runtime.generator(0))
+    assert name == "faces from $BOOK_CELEBA"
+    assert x.shape == (4, 1, cfg.size, cfg.size) and x.dtype == torch.float32
+    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0 and float(x.std()) > 0.1
+    x_all, _ = ch01.rich_dataset(cfg, 100, generator=runtime.generator(0), size=16)   # n' = folder size
+    assert x_all.shape == (6, 1, 16, 16)
+    # the `ci` profile ignores the folder (Cα images)
+    monkeypatch.setenv("BOOK_PROFILE", "ci")
+    _, name_ci = ch01.rich_dataset(ch01.PROFILES["ci"], 4, generator=runtime.generator(0))
+    assert name_ci.startswith("Cα")
+
+
+def test_rich_dataset_full_profile_face_folder_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOOK_PROFILE", "full")
+    cfg = ch01.PROFILES["full"]
+    monkeypatch.setenv("BOOK_CELEBA", str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match=r"BOOK_CELEBA.*does not exist"):
+        ch01.rich_dataset(cfg, 4, generator=runtime.generator(0))
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("not an image")
+    monkeypatch.setenv("BOOK_CELEBA", str(tmp_path / "empty"))
+    with pytest.raises(ValueError, match=r"BOOK_CELEBA.*holds no images"):
+        ch01.rich_dataset(cfg, 4, generator=runtime.generator(0))
+    monkeypatch.setenv("BOOK_CELEBA", "  ")                  # blank: no folder, Cα images
+    assert cfg.faces_dir() is None
+
+
+def test_highfreq_share_smooth_checkerboard_and_white():
+    n = 16
+    i = torch.arange(n, dtype=torch.float64)
+    smooth = torch.cos(2 * math.pi * i / n)[:, None] * torch.ones(n)[None, :]          # |k| = 1
+    checker = (-1.0) ** (i[:, None] + i[None, :])                                    # |k| = n/2
+    E = torch.stack([smooth.flatten(), checker.flatten()], 1)
+    E = E / E.norm(dim=0)
+    hf = harmonic.highfreq_share(E, n)
+    torch.testing.assert_close(hf, torch.tensor([0.0, 1.0], dtype=torch.float64), atol=1e-10, rtol=0)
+    assert harmonic.highfreq_share_white(n) == pytest.approx(1 - 49 / 256)
+    # an orthonormal basis of R^d splits the energy exactly like white noise (Parseval)
+    Q, _ = torch.linalg.qr(torch.randn(n * n, n * n, generator=runtime.generator(8), dtype=torch.float64))
+    assert float(harmonic.highfreq_share(Q, n).mean()) == pytest.approx(harmonic.highfreq_share_white(n), abs=1e-9)
+    with pytest.raises(ValueError, match="rows"):
+        harmonic.highfreq_share(torch.zeros(10, 2), n)
+
+
+def test_edge_band_finds_a_step_edge():
+    x = torch.zeros(1, 1, 8, 8)
+    x[..., 4:, :] = 1.0                                   # horizontal edge between rows 3 and 4
+    m = harmonic.edge_band(x).reshape(8, 8)
+    assert m[3].all() and m[4].all() and m.sum() == 16
+    m2 = harmonic.edge_band(x, width=2).reshape(8, 8)
+    assert m2[2:6].all() and m2.sum() == 32
+    with pytest.raises(ValueError, match="images"):
+        harmonic.edge_band(torch.zeros(8, 8))
+
+
+def test_band_energy_ratio_controls():
+    g = runtime.generator(9)
+    d = 64
+    mask = torch.zeros(1, d, dtype=torch.bool)
+    mask[0, :16] = True                                   # area 1/4
+    on = torch.zeros(1, d, 2)
+    on[0, :16, 0] = 1 / 4                                 # unit vector living on the mask
+    on[0, 16:32, 1] = 1 / 4                               # unit vector off the mask
+    torch.testing.assert_close(harmonic.band_energy_ratio(on, mask),
+                               torch.tensor([[4.0, 0.0]], dtype=torch.float64))
+    Q, _ = torch.linalg.qr(torch.randn(d, d, generator=g, dtype=torch.float64))
+    # a full orthonormal basis puts exactly the mask's share of its energy on the mask
+    assert float(harmonic.band_energy_ratio(Q[None], mask).mean()) == pytest.approx(1.0, abs=1e-9)
+    with pytest.raises(ValueError, match="disagree"):
+        harmonic.band_energy_ratio(Q[None], mask[:, :10])

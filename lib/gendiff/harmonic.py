@@ -13,7 +13,9 @@ and asks three questions of it, each answered by a helper here:
   (:func:`paired_samples`, :func:`similarity_stats`).
 * **The shrinkage basis** (§3, Fig. 3): eigenvalues λ_k(y), eigenvectors e_k(y) and the clean image's
   coefficients ⟨x, e_k⟩ at a noisy image (:func:`shrinkage_analysis`); the effective dimension
-  tr J = Σ_k λ_k as a function of σ (:func:`effective_dim_curve`).
+  tr J = Σ_k λ_k as a function of σ (:func:`effective_dim_curve`); where eigenvectors live: their share
+  of high spatial frequencies (:func:`highfreq_share`) and of an image's contour (:func:`edge_band`,
+  :func:`band_energy_ratio`).
 * **Optimality** (§3.2, §5, Figs. 4–5): the oracle shrinkage in a fixed basis and its rate
   (:func:`oracle_shrinkage`, :func:`power_law_oracle_mse`), the Cα optimal slope α/(α+1)
   (:func:`optimal_calpha_slope`), the manifold-optimal PSNR line (:func:`manifold_optimal_psnr`), and how
@@ -92,6 +94,69 @@ def tangent_overlap(E: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"E has d={E.shape[-2]} rows but T has d={T.shape[-1]} columns")
     proj = T.to(E.dtype) @ E                                   # (…, m, k) = ⟨t_i, e_k⟩
     return proj.pow(2).sum(-2)
+
+
+def highfreq_share(E: torch.Tensor, size: int, *, cutoff: float = 0.25) -> torch.Tensor:
+    """Share of each vector's energy at high spatial frequencies, max(|k_x|, |k_y|) ≥ cutoff·size.
+
+    ``E`` (…, d, m) holds m vectors as columns (d = size²), e.g. Jacobian eigenvectors. Returns (…, m) in
+    [0, 1]. A white-noise vector has the share of such frequencies among all d, :func:`highfreq_share_white`
+    (0.81 at size 16, cutoff ¼); a smooth vector has ≈0.
+    """
+    d = size * size
+    if E.shape[-2] != d:
+        raise ValueError(f"E has {E.shape[-2]} rows, expected size² = {d}")
+    k = (torch.fft.fftfreq(size) * size).abs()
+    hi = (torch.maximum(k[:, None], k[None, :]) >= cutoff * size).to(torch.float64)
+    V = E.transpose(-1, -2).reshape(E.shape[:-2] + (E.shape[-1], size, size)).to(torch.float64)
+    P = torch.fft.fft2(V).abs() ** 2
+    return (P * hi).sum((-2, -1)) / P.sum((-2, -1)).clamp_min(1e-300)
+
+
+def highfreq_share_white(size: int, *, cutoff: float = 0.25) -> float:
+    """Expected :func:`highfreq_share` of a white-noise vector: the fraction of the size² frequencies that
+    are high."""
+    k = (torch.fft.fftfreq(size) * size).abs()
+    return float((torch.maximum(k[:, None], k[None, :]) >= cutoff * size).double().mean())
+
+
+def edge_band(x: torch.Tensor, *, rel: float = 0.5, width: int = 1) -> torch.Tensor:
+    """Pixels on an image's strongest edges: where the largest absolute difference to a 4-neighbour is at
+    least ``rel`` × the image's maximum, dilated to a (2·width − 1)-pixel square. For a Cα image the
+    regions are smooth and this is a band along the contour. ``x`` (B, 1, H, W) clean images; returns a
+    bool mask (B, H·W)."""
+    import torch.nn.functional as F
+
+    if x.dim() != 4 or x.shape[1] != 1:
+        raise ValueError(f"need (B, 1, H, W) images, got {tuple(x.shape)}")
+    gx = (x[..., :, 1:] - x[..., :, :-1]).abs()
+    gy = (x[..., 1:, :] - x[..., :-1, :]).abs()
+    g = torch.zeros_like(x)
+    g[..., :, 1:] = torch.maximum(g[..., :, 1:], gx)
+    g[..., :, :-1] = torch.maximum(g[..., :, :-1], gx)
+    g[..., 1:, :] = torch.maximum(g[..., 1:, :], gy)
+    g[..., :-1, :] = torch.maximum(g[..., :-1, :], gy)
+    m = g >= rel * g.flatten(1).amax(1).clamp_min(1e-12).view(-1, 1, 1, 1)
+    if width > 1:
+        m = F.max_pool2d(m.float(), 2 * width - 1, stride=1, padding=width - 1) > 0
+    return m.flatten(1)
+
+
+def band_energy_ratio(E: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Share of each unit vector's energy inside ``mask``, divided by the mask's share of the pixels.
+
+    ``E`` (B, d, m) vectors as columns (e.g. Jacobian eigenvectors, unit norm), ``mask`` (B, d) bool.
+    Returns (B, m): 1 on average for a random orthonormal basis, 1/area for a vector living on the mask,
+    0 for one off it. With :func:`edge_band` it measures how much an eigenvector follows an image's contour
+    (paper Fig. 4: "oscillations along the contour")."""
+    if E.shape[:2] != mask.shape:
+        raise ValueError(f"E {tuple(E.shape)} and mask {tuple(mask.shape)} disagree in (B, d)")
+    mf = mask.to(torch.float64)
+    area = mf.mean(1, keepdim=True)
+    if (area == 0).any():
+        raise ValueError("empty mask")
+    share = torch.einsum("bd,bdk->bk", mf, E.to(torch.float64) ** 2) / (E.to(torch.float64) ** 2).sum(1)
+    return share / area
 
 
 # ----------------------------------------------------------------------------------------------------

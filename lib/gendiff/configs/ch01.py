@@ -34,6 +34,12 @@ class Ch1Config:
     sigmas: tuple[float, ...]      # noise levels of the PSNR curves (intensities in [0, 1])
     n_samples: int                 # same-seed samples per model pair
     n_faces: int                   # LFW faces per group of the memorization demo (paper: N ≤ 100 memorizes)
+    face_steps: int                # Adam steps per face model. ci pilot (16×16, batch 64, median nearest-train
+                                   # cosine, seed pairs (0,1)/(2,3)): N = 4: 0.958/0.965 at 400 steps, 0.975/0.984
+                                   # at 500, 0.994/0.993 at 600, 0.997/0.997 at 800; N = 6: 0.991 at 800; N = 10:
+                                   # 0.831 at 400, 0.942/0.952 at 1000, 0.907 at 1500 (batch 16), 0.996 at 2000;
+                                   # 1/σ weighting hurts (N = 10, 1000 steps: 0.765); lr 3e-3 gave 0.993 at 1000
+                                   # but the sampler diverged (NaN) on its 500-step snapshot
     sigma_final: float             # sampler stopping level σ_∞ (paper 0.05)
     jac_sigma: float               # σ of the eigen-analysis (paper Fig. 3: 0.15)
     n_jac: int                     # test images in the eigen-analysis
@@ -80,7 +86,7 @@ PROFILES = {
     "ci": Ch1Config(
         size=16, width=16, blocks=2, batch=64, lr=1e-3,
         alpha=2.0, n_train=(4, 4096), steps=400, weight="none", n_test=256, n_eval=256,
-        sigmas=_SIGMAS, n_samples=32, n_faces=10, sigma_final=0.05, jac_sigma=0.1, n_jac=4,
+        sigmas=_SIGMAS, n_samples=32, n_faces=4, face_steps=600, sigma_final=0.05, jac_sigma=0.1, n_jac=4,
         dim_sigmas=(0.02, 0.05, 0.1, 0.2, 0.4), sure_sigmas=(0.05, 0.1), sure_draws=64, sure_images=32, cos_ab_min=0.8,
         alphas=(1.0, 4.0), n_calpha=4096, calpha_steps=600, calpha_weight="inv_sigma", slope_range=(0.0, 20.0),
         slope_tol=0.15,
@@ -90,7 +96,7 @@ PROFILES = {
     "full": Ch1Config(
         size=40, width=64, blocks=2, batch=256, lr=1e-3,
         alpha=2.0, n_train=(1, 10, 100, 1000, 10_000, 100_000), steps=20_000, weight="none", n_test=512,
-        n_eval=512, sigmas=_SIGMAS, n_samples=256, n_faces=50, sigma_final=0.05, jac_sigma=0.15, n_jac=4,
+        n_eval=512, sigmas=_SIGMAS, n_samples=256, n_faces=50, face_steps=20_000, sigma_final=0.05, jac_sigma=0.15, n_jac=4,
         dim_sigmas=(0.02, 0.05, 0.1, 0.2, 0.4), sure_sigmas=(0.05, 0.1), sure_draws=64, sure_images=64, cos_ab_min=0.9,
         alphas=(1.0, 2.0, 3.0, 5.0), n_calpha=100_000, calpha_steps=40_000, calpha_weight="inv_sigma",
         slope_range=(0.0, 20.0), slope_tol=0.07,
@@ -133,12 +139,17 @@ def train_model(cfg: Ch1Config, x: torch.Tensor, name: str, *, steps: int, weigh
 def rich_dataset(cfg: Ch1Config, n: int, *, generator: torch.Generator, size: int | None = None):
     """The E1–E3 images: the user's faces (``$BOOK_CELEBA``, ``full`` only) if given, else Cα(α = cfg.alpha).
 
-    Returns ``(images (n', 1, s, s), name)``; with faces n' = min(n, folder size).
+    Returns ``(images (n', 1, s, s), name)``; with faces n' = min(n, folder size) less near-duplicates.
+    A missing folder raises ``FileNotFoundError``, a folder without images ``ValueError``; both name the
+    variable (``$BOOK_CELEBA``).
     """
     s = cfg.size if size is None else size
     folder = cfg.faces_dir()
     if folder and runtime.profile() == "full":
-        x = data.image_folder(folder, s, limit=n)
+        try:
+            x = data.image_folder(folder, s, limit=n)
+        except (FileNotFoundError, ValueError) as err:      # name the variable the user set
+            raise type(err)(f"${cfg.faces_env} = {folder!r}: {err}") from err
         idx = data.dedup_by_correlation(x, threshold=0.95, pool_to=20)   # paper App. B
         x = x[idx]
         x = x[torch.randperm(x.shape[0], generator=generator)]
