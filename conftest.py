@@ -35,3 +35,20 @@ def pytest_collect_file(file_path, parent):
     if file_path.suffix == ".md" and file_path.parent.name == "chapters" and file_path.resolve() in toc_chapters():
         return JupytextNbFile.from_parent(parent, path=file_path)
     return None
+
+
+_CHAPTER_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    """Add up the time of each chapter's cells (setup, call and teardown) for the summary below."""
+    path = report.nodeid.split("::", 1)[0]
+    if path.startswith("chapters/"):
+        _CHAPTER_SECONDS[path] = _CHAPTER_SECONDS.get(path, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _CHAPTER_SECONDS:
+        terminalreporter.section("time per chapter")
+        for path, sec in _CHAPTER_SECONDS.items():
+            terminalreporter.write_line(f"{sec:7.1f} s  {path}")

@@ -85,7 +85,7 @@ _SIGMAS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.7, 1.0)
 PROFILES = {
     "ci": Ch1Config(
         size=16, width=16, blocks=2, batch=64, lr=1e-3,
-        alpha=2.0, n_train=(4, 4096), steps=400, weight="none", n_test=256, n_eval=256,
+        alpha=2.0, n_train=(4, 16, 4096), steps=400, weight="none", n_test=256, n_eval=256,
         sigmas=_SIGMAS, n_samples=32, n_faces=4, face_steps=600, sigma_final=0.05, jac_sigma=0.1, n_jac=4,
         dim_sigmas=(0.02, 0.05, 0.1, 0.2, 0.4), sure_sigmas=(0.05, 0.1), sure_draws=64, sure_images=32, cos_ab_min=0.8,
         alphas=(1.0, 4.0), n_calpha=4096, calpha_steps=600, calpha_weight="inv_sigma", slope_range=(0.0, 20.0),
