@@ -25,9 +25,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Build the HTML book into _build/html, executing every chapter at $(BOOK_PROFILE).
+## Build the HTML book into _build/html, executing every chapter at $(BOOK_PROFILE). `--all`: Sphinx would skip
+## unchanged pages, but a page also depends on lib/ and on the cached models, so every page is rebuilt.
 book: $(STAMP)
-	TQDM_DISABLE=1 $(BIN)/jupyter-book build . -W -n --keep-going --config _config.yml
+	TQDM_DISABLE=1 $(BIN)/jupyter-book build . --all -W -n --keep-going --config _config.yml
 
 ## Everything, in order: a build without execution (markup check, seconds); unit tests and every chapter of
 ## _toc.yml under nbval (trains and caches the models); the executed book build (reuses the cached models);
