@@ -120,8 +120,8 @@ def toc_chapters() -> list[str]:
     return [m.split("/", 1)[1] for m in re.findall(r"file:\s*(chapters/[^\s#]+)", text)]
 
 
-def section_anchors(chapter: str) -> list[tuple[str, str]]:
-    """(heading text, HTML id) of every ``#``-heading of a chapter, in order.
+def section_anchors(chapter: str, with_lines: bool = False) -> list[tuple]:
+    """(heading text, HTML id) of every ``#``-heading of a chapter, in order (+ its line number if asked).
 
     The id is docutils' ``make_id`` of the heading text — what Sphinx gives a section without an explicit
     label (the browser test of the built book checks that every link made from it resolves).
@@ -130,13 +130,13 @@ def section_anchors(chapter: str) -> list[tuple[str, str]]:
 
     from docutils.nodes import make_id
     out, fenced = [], False
-    for line in (CHAPTERS_DIR / f"{chapter}.md").read_text().splitlines():
+    for i, line in enumerate((CHAPTERS_DIR / f"{chapter}.md").read_text().splitlines()):
         if line.startswith("```"):
             fenced = not fenced
         m = None if fenced else re.match(r"^(#{1,6})\s+(.*\S)\s*$", line)
         if m:
             text = re.sub(r"[`*$]", "", m.group(2))
-            out.append((text, make_id(text)))
+            out.append((text, make_id(text), i) if with_lines else (text, make_id(text)))
     return out
 
 
@@ -150,12 +150,10 @@ def claims_anchor(chapter: str, section: str = "") -> str:
         for text, hid in heads:
             if pat.search(text):
                 return hid
-    source = (CHAPTERS_DIR / f"{chapter}.md").read_text()
-    cut = source.find("claims.table()")
-    before = [h for h in heads if source.find(h[0]) < cut] if cut >= 0 else heads
-    return before[-1][1] if before else ""
-
-
+    lines = (CHAPTERS_DIR / f"{chapter}.md").read_text().splitlines()
+    cut = next((i for i, line in enumerate(lines) if "claims.table()" in line), len(lines))
+    before = [hid for _, hid, i in section_anchors(chapter, with_lines=True) if i < cut]
+    return before[-1] if before else ""
 
 
 def claims_overview(results: list[ChapterResults]):
