@@ -96,6 +96,12 @@ def tangent_overlap(E: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
     return proj.pow(2).sum(-2)
 
 
+def _highfreq_mask(size: int, cutoff: float) -> torch.Tensor:
+    """(size, size) float64 mask of the 2-D DFT frequencies with max(|k_x|, |k_y|) ≥ cutoff·size."""
+    k = (torch.fft.fftfreq(size) * size).abs()
+    return (torch.maximum(k[:, None], k[None, :]) >= cutoff * size).to(torch.float64)
+
+
 def highfreq_share(E: torch.Tensor, size: int, *, cutoff: float = 0.25) -> torch.Tensor:
     """Share of each vector's energy at high spatial frequencies, max(|k_x|, |k_y|) ≥ cutoff·size.
 
@@ -106,8 +112,7 @@ def highfreq_share(E: torch.Tensor, size: int, *, cutoff: float = 0.25) -> torch
     d = size * size
     if E.shape[-2] != d:
         raise ValueError(f"E has {E.shape[-2]} rows, expected size² = {d}")
-    k = (torch.fft.fftfreq(size) * size).abs()
-    hi = (torch.maximum(k[:, None], k[None, :]) >= cutoff * size).to(torch.float64)
+    hi = _highfreq_mask(size, cutoff)
     V = E.transpose(-1, -2).reshape(E.shape[:-2] + (E.shape[-1], size, size)).to(torch.float64)
     P = torch.fft.fft2(V).abs() ** 2
     return (P * hi).sum((-2, -1)) / P.sum((-2, -1)).clamp_min(1e-300)
@@ -116,8 +121,7 @@ def highfreq_share(E: torch.Tensor, size: int, *, cutoff: float = 0.25) -> torch
 def highfreq_share_white(size: int, *, cutoff: float = 0.25) -> float:
     """Expected :func:`highfreq_share` of a white-noise vector: the fraction of the size² frequencies that
     are high."""
-    k = (torch.fft.fftfreq(size) * size).abs()
-    return float((torch.maximum(k[:, None], k[None, :]) >= cutoff * size).double().mean())
+    return float(_highfreq_mask(size, cutoff).mean())
 
 
 def edge_band(x: torch.Tensor, *, rel: float = 0.5, width: int = 1) -> torch.Tensor:
