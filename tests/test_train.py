@@ -66,3 +66,34 @@ def test_schedules():
     assert h.lr_at(25) == pytest.approx(0.25)
     with pytest.raises(ValueError):
         train.FitConfig(schedule="step").lr_at(0)
+
+
+def _jobs():
+    import functools
+    x = torch.rand(8, 1, 8, 8, generator=runtime.generator(0))
+    make = functools.partial(models.BiasFreeUNet, 1, 4, 2)
+    cfg = train.DenoiserTrainConfig(fit=train.FitConfig(steps=3, snapshots=(2,)), batch_size=4)
+    return {"a": train.Job(make, x, cfg, "t-a"), "b": train.Job(make, x[:4], cfg, "t-b"),
+            "c": train.Job(make, x, train.DenoiserTrainConfig(fit=train.FitConfig(steps=2, seed=1), batch_size=4), "t-c")}
+
+
+def test_train_many_gives_the_same_weights_in_worker_processes(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOOK_CACHE", str(tmp_path / "par"))
+    par = train.train_many(_jobs(), workers=2)
+    assert all(v.seconds > 0 for v in par.values())
+    monkeypatch.setenv("BOOK_CACHE", str(tmp_path / "seq"))
+    seq = train.train_many(_jobs(), workers=1)
+    assert list(par) == list(seq) == ["a", "b", "c"]
+    for k in par:
+        for p, q in zip(par[k].model.parameters(), seq[k].model.parameters()):
+            torch.testing.assert_close(p, q, rtol=0, atol=0)
+        assert set(par[k].snapshots) == ({2} if k != "c" else set())
+    again = train.train_many(_jobs(), workers=2)             # all cached: nothing is retrained
+    assert all(v.seconds < 5 for v in again.values())
+    assert len(list((tmp_path / "seq").glob("*.pt"))) == 3
+
+
+def test_train_many_rejects_bad_workers(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOOK_CACHE", str(tmp_path))
+    with pytest.raises(ValueError, match="workers"):
+        train.train_many(_jobs(), workers=0)

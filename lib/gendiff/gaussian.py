@@ -23,6 +23,7 @@ accepts a per-sample σ).
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -370,13 +371,17 @@ class EDMTrain:
         return edm_unet(img_channels, self.model_channels, self.channel_mult)
 
 
+def _job(data: torch.Tensor, recipe: EDMTrain, name: str) -> train.Job:
+    return train.Job(functools.partial(edm_unet, data.shape[1], recipe.model_channels, recipe.channel_mult),
+                     data, recipe.config(), name)
+
+
 def train_edm(data: torch.Tensor, recipe: EDMTrain, *, name: str = "ch03-edm", progress: bool = True):
     """Train (or load from the cache) ``edm_unet(C, c)`` on ``data`` (N, C, H, W) with the EDM loss of
     :meth:`EDMTrain.config`. Returns ``(model, history, snapshots)`` as
     :func:`gendiff.train.train_denoiser_cached` does."""
-    C = data.shape[1]
-    return train.train_denoiser_cached(lambda: recipe.make_model(C), data, recipe.config(), name=name,
-                                       progress=progress)
+    j = _job(data, recipe, name)
+    return train.train_denoiser_cached(j.make_model, j.data, j.cfg, name=name, progress=progress)
 
 
 def train_edm_uncached(data: torch.Tensor, recipe: EDMTrain) -> nn.Module:
@@ -385,40 +390,8 @@ def train_edm_uncached(data: torch.Tensor, recipe: EDMTrain) -> nn.Module:
     return train.train_denoiser(model, data, recipe.config(), name="ch03-smoke", progress=False).model
 
 
-def _train_job(args) -> float:
-    import time
-
-    data, recipe, name = args
-    torch.set_num_threads(runtime.threads())
-    torch.set_flush_denormal(True)
-    t = time.time()
-    train_edm(data, recipe, name=name, progress=False)
-    return time.time() - t
-
-
 def train_edm_many(jobs: dict, *, name: str = "ch03-edm", workers: int = 1) -> dict:
     """Train (or load) several models: ``jobs`` maps label → (data, :class:`EDMTrain`); returns label →
-    ``(model, history, snapshots)``.
-
-    With ``workers > 1`` the runs first go to that many spawned processes (each with ``BOOK_THREADS``
-    threads) that fill the checkpoint cache in parallel; the models are then loaded here, in order. The
-    result does not depend on ``workers``: every run is seeded by its recipe. Seconds spent per label
-    (training or loading, in whichever process did it) are left in ``train_edm_many.seconds``.
-    """
-    import concurrent.futures as cf
-    import multiprocessing as mp
-    import time
-
-    seconds = {}
-    if workers > 1 and len(jobs) > 1:
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
-            futs = {ex.submit(_train_job, (data, rec, name)): label for label, (data, rec) in jobs.items()}
-            for f in cf.as_completed(futs):
-                seconds[futs[f]] = f.result()
-    out = {}
-    for label, (data, rec) in jobs.items():
-        t = time.time()
-        out[label] = train_edm(data, rec, name=name, progress=False)
-        seconds.setdefault(label, time.time() - t)
-    train_edm_many.seconds = seconds
-    return out
+    :class:`gendiff.train.Trained` ``(model, history, snapshots, seconds)``, by :func:`gendiff.train.train_many`
+    (with ``workers > 1``, in that many processes; the result does not depend on ``workers``)."""
+    return train.train_many({label: _job(data, rec, name) for label, (data, rec) in jobs.items()}, workers=workers)

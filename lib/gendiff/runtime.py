@@ -188,6 +188,16 @@ def _atomic_save(obj: Any, path: Path) -> None:
         raise
 
 
+def cache_path(name: str, key: Any) -> Path:
+    """Where :func:`cached` stores the entry ``name`` for ``key``."""
+    return cache_dir() / f"{name}-{config_hash(key)}.pt"
+
+
+def is_cached(name: str, key: Any) -> bool:
+    """Whether :func:`cached` has a file for ``(name, key)`` (it may still turn out unreadable)."""
+    return cache_path(name, key).exists()
+
+
 def cached(name: str, key: Any, compute: Callable[[], Any], *, refresh: bool = False) -> Any:
     """Return ``compute()``, stored under ``<cache>/<name>-<hash(key)>.pt`` and reused on later calls.
 
@@ -197,7 +207,7 @@ def cached(name: str, key: Any, compute: Callable[[], Any], *, refresh: bool = F
     same entry waits for it (file lock) instead of computing it twice. A file that cannot be read
     (truncated, corrupt) is reported with a warning and recomputed.
     """
-    path = cache_dir() / f"{name}-{config_hash(key)}.pt"
+    path = cache_path(name, key)
     with _file_lock(path.with_suffix(".lock")):
         if path.exists() and not refresh:
             try:

@@ -7,7 +7,8 @@ denoising loss for image denoisers, and other chapters pass their own loss closu
 nets, low-rank autoencoders).
 
 ``train_denoiser_cached`` wraps it in the checkpoint cache of :mod:`gendiff.runtime`, keyed by the
-model's architecture, the data (by content) and the training config.
+model's architecture, the data (by content) and the training config; ``train_many`` trains several such
+models, in parallel worker processes when asked (one per CPU core, or several small nets on one GPU).
 
 **Denoiser convention.** Every denoiser is a callable ``D(y, sigma) -> x_hat`` returning the *denoised
 image* (not the residual), on tensors of shape ``(B, d)`` or ``(B, C, H, W)``; ``sigma`` is a float or a
@@ -19,8 +20,9 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping, NamedTuple
 
 import torch
 from torch import nn
@@ -237,6 +239,12 @@ def train_denoiser(model: nn.Module, data: torch.Tensor, cfg: DenoiserTrainConfi
     return fit(model, loss_fn, cfg.fit, name=name, progress=progress)
 
 
+def cache_key(model: nn.Module | Callable[[], nn.Module], data: torch.Tensor, cfg: DenoiserTrainConfig) -> dict:
+    """What identifies a trained denoiser in the cache: the architecture (``repr``), the data, the config."""
+    proto = model if isinstance(model, nn.Module) else model()
+    return {"arch": repr(proto), "data": data, "cfg": cfg}
+
+
 def train_denoiser_cached(make_model: Callable[[], nn.Module], data: torch.Tensor, cfg: DenoiserTrainConfig, *,
                           name: str = "denoiser", refresh: bool = False, progress: bool = True):
     """Train (or load from the cache) ``make_model()`` on ``data``; returns ``(model, history, snapshots)``.
@@ -246,7 +254,7 @@ def train_denoiser_cached(make_model: Callable[[], nn.Module], data: torch.Tenso
     """
     dev = runtime.device()
     proto = make_model()
-    key = {"arch": repr(proto), "data": data, "cfg": cfg}
+    key = cache_key(proto, data, cfg)
 
     def compute():
         runtime.seed_everything(cfg.fit.seed)
@@ -267,3 +275,71 @@ def load_snapshot(make_model: Callable[[], nn.Module], state: dict) -> nn.Module
     m = make_model()
     m.load_state_dict(state)
     return m.to(runtime.device()).eval()
+
+
+# ----------------------------------------------------------------------------------------------------
+# several models at once
+# ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Job:
+    """One cached denoiser training: ``train_denoiser_cached(make_model, data, cfg, name=name)``.
+
+    For worker processes ``make_model`` must be picklable: a class or a ``functools.partial`` of one,
+    not a lambda."""
+
+    make_model: Callable[[], nn.Module]
+    data: torch.Tensor
+    cfg: DenoiserTrainConfig
+    name: str
+
+    def cost(self) -> float:
+        """Relative training cost (steps × batch × pixels), to start the longest runs first."""
+        return float(self.cfg.fit.steps * self.cfg.batch_size * self.data[0].numel())
+
+
+class Trained(NamedTuple):
+    model: nn.Module
+    history: dict
+    snapshots: dict
+    seconds: float          # training time in whichever process trained it (≈ 0 when it was cached)
+
+
+def _run_job(job: Job) -> float:
+    """Worker-process entry point: train ``job`` into the shared cache; returns its wall-clock seconds."""
+    torch.set_num_threads(runtime.threads())
+    torch.set_flush_denormal(True)
+    t = time.time()
+    train_denoiser_cached(job.make_model, job.data, job.cfg, name=job.name, progress=False)
+    return time.time() - t
+
+
+def train_many(jobs: Mapping[str, Job], *, workers: int = 1, progress: bool = False) -> dict[str, Trained]:
+    """Train (or load from the cache) every job; returns ``{label: Trained}`` in the order of ``jobs``.
+
+    With ``workers > 1`` the runs not yet cached go first to that many spawned processes, each with
+    ``BOOK_THREADS`` torch threads, longest first, and fill the checkpoint cache; then every model is
+    loaded here. The result does not depend on ``workers``: each run is seeded by its config and the
+    cache key ignores who trained it (``tests/test_train.py`` checks that the weights are identical).
+    On the 2-core ``ci`` machines two workers of one thread train about twice as fast as one process
+    on an idle machine (``benchmarks/workers.py``).
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    seconds: dict[str, float] = {}
+    todo = {k: j for k, j in jobs.items() if not runtime.is_cached(j.name, cache_key(j.make_model, j.data, j.cfg))}
+    if workers > 1 and len(todo) > 1:
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        order = sorted(todo, key=lambda k: -todo[k].cost())
+        with cf.ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=mp.get_context("spawn")) as ex:
+            futs = {ex.submit(_run_job, todo[k]): k for k in order}
+            for f in cf.as_completed(futs):
+                seconds[futs[f]] = f.result()
+    out = {}
+    for label, j in jobs.items():
+        t = time.time()
+        model, hist, snaps = train_denoiser_cached(j.make_model, j.data, j.cfg, name=j.name,
+                                                   progress=progress)
+        out[label] = Trained(model, hist, snaps, seconds.get(label, time.time() - t))
+    return out

@@ -7,8 +7,8 @@ batch 512, ~4.9×10⁵ steps (spec §4).
 """
 from __future__ import annotations
 
+import functools
 import os
-import time
 from dataclasses import dataclass, replace
 
 import torch
@@ -41,6 +41,11 @@ class Ch1Config:
                                    # 1/σ weighting hurts (N = 10, 1000 steps: 0.765); lr 3e-3 gave 0.993 at 1000
                                    # but the sampler diverged (NaN) on its 500-step snapshot
     sigma_final: float             # sampler stopping level σ_∞ (paper 0.05)
+    spectrum_steps: int            # Adam steps of §3's generalizing network (the N = n_max, group A run, trained
+                                   # longer: the Jacobian spectrum is the measurement most sensitive to under-
+                                   # training). ci pilot, share of λ in [−0.05, 1.3] at σ = 0.1 (seeds 0/1/2):
+                                   # 400 steps 0.90/0.73/0.84, 1000: 0.95/0.89/0.97, 3000: 0.98/0.94/0.97,
+                                   # 5000: 0.98/0.97/0.97 (#λ > 0.5: 48 for seed 0, up to 68 for seed 2)
     jac_sigma: float               # σ of the eigen-analysis (paper Fig. 3: 0.15)
     n_jac: int                     # test images in the eigen-analysis
     dim_sigmas: tuple[float, ...]  # σ grid of the effective-dimension curve
@@ -72,6 +77,7 @@ class Ch1Config:
     gap_steps: int
     shuffle_sigma: float           # σ of the shuffled-pixel eigen-analysis (paper 0.3)
     photo_patches: bool            # also run E1 on scikit-image photo patches (a natural-image surrogate)
+    workers: int                   # processes training the chapter's models in parallel (ci: one per core)
     faces_env: str = "BOOK_CELEBA"  # environment variable naming a CelebA (or other faces) folder
 
     def faces_dir(self) -> str | None:
@@ -86,31 +92,33 @@ PROFILES = {
     "ci": Ch1Config(
         size=16, width=16, blocks=2, batch=64, lr=1e-3,
         alpha=2.0, n_train=(4, 16, 4096), steps=400, weight="none", n_test=256, n_eval=256,
-        sigmas=_SIGMAS, n_samples=32, n_faces=4, face_steps=600, sigma_final=0.05, jac_sigma=0.1, n_jac=4,
+        sigmas=_SIGMAS, n_samples=32, n_faces=4, face_steps=600, sigma_final=0.05, spectrum_steps=5000, jac_sigma=0.1,
+        n_jac=4,
         dim_sigmas=(0.02, 0.05, 0.1, 0.2, 0.4), sure_sigmas=(0.05, 0.1), sure_draws=64, sure_images=32, cos_ab_min=0.8,
         alphas=(1.0, 4.0), n_calpha=4096, calpha_steps=600, calpha_weight="inv_sigma", slope_range=(0.0, 20.0),
         slope_tol=0.15,
         disk_size=16, disk_blocks=2, n_disk=4096, disk_steps=1500, disk_sigmas=(0.02, 0.05, 0.1), n_disk_jac=8,
         disk_overlap_min=0.5,
-        run_full_only=False, gap_sizes=(), gap_ns=(), gap_steps=0, shuffle_sigma=0.3, photo_patches=False),
+        run_full_only=False, gap_sizes=(), gap_ns=(), gap_steps=0, shuffle_sigma=0.3, photo_patches=False,
+        workers=2),
     "full": Ch1Config(
         size=40, width=64, blocks=2, batch=256, lr=1e-3,
         alpha=2.0, n_train=(1, 10, 100, 1000, 10_000, 100_000), steps=20_000, weight="none", n_test=512,
-        n_eval=512, sigmas=_SIGMAS, n_samples=256, n_faces=50, face_steps=20_000, sigma_final=0.05, jac_sigma=0.15, n_jac=4,
+        n_eval=512, sigmas=_SIGMAS, n_samples=256, n_faces=50, face_steps=20_000, sigma_final=0.05, spectrum_steps=20_000,
+        jac_sigma=0.15, n_jac=4,
         dim_sigmas=(0.02, 0.05, 0.1, 0.2, 0.4), sure_sigmas=(0.05, 0.1), sure_draws=64, sure_images=64, cos_ab_min=0.9,
         alphas=(1.0, 2.0, 3.0, 5.0), n_calpha=100_000, calpha_steps=40_000, calpha_weight="inv_sigma",
         slope_range=(0.0, 20.0), slope_tol=0.07,
         disk_size=40, disk_blocks=2, n_disk=100_000, disk_steps=40_000, disk_sigmas=(0.02, 0.04, 0.1),
         n_disk_jac=8, disk_overlap_min=0.85,
         run_full_only=True, gap_sizes=(16, 32, 64), gap_ns=(1, 10, 100, 1000, 10_000), gap_steps=10_000,
-        shuffle_sigma=0.3, photo_patches=True),
+        shuffle_sigma=0.3, photo_patches=True, workers=1),
 }
 
 
 def network(cfg: Ch1Config, *, blocks: int | None = None):
-    """A factory for the chapter's bias-free UNet (``make_model()`` for the checkpoint cache)."""
-    b = cfg.blocks if blocks is None else blocks
-    return lambda: models.BiasFreeUNet(1, cfg.width, b)
+    """A picklable factory for the chapter's bias-free UNet (``make_model()`` for the checkpoint cache)."""
+    return functools.partial(models.BiasFreeUNet, 1, cfg.width, cfg.blocks if blocks is None else blocks)
 
 
 def train_config(cfg: Ch1Config, *, steps: int, weight: str = "none", seed: int = 0) -> train.DenoiserTrainConfig:
@@ -120,20 +128,17 @@ def train_config(cfg: Ch1Config, *, steps: int, weight: str = "none", seed: int 
                                      batch_size=cfg.batch)
 
 
-TIMINGS: dict[str, tuple[float, float]] = {}
+def job(cfg: Ch1Config, x: torch.Tensor, name: str, *, steps: int, weight: str = "none", blocks: int | None = None,
+        seed: int = 0) -> train.Job:
+    """One bias-free UNet trained on ``x`` (cached as ``ch01-<name>``)."""
+    return train.Job(network(cfg, blocks=blocks), x, train_config(cfg, steps=steps, weight=weight, seed=seed),
+                     f"ch01-{name}")
 
 
-def train_model(cfg: Ch1Config, x: torch.Tensor, name: str, *, steps: int, weight: str = "none",
-                blocks: int | None = None, seed: int = 0):
-    """Train (or load from the cache) one bias-free UNet on ``x``; records ``(wall s, CPU s)`` in ``TIMINGS``
-    (≈0 when the checkpoint was cached). On a shared machine the CPU time (one torch thread) is what the
-    training would take alone; the wall time includes waiting for the cores."""
-    t0, c0 = time.time(), time.process_time()
-    m, hist, _ = train.train_denoiser_cached(network(cfg, blocks=blocks), x,
-                                             train_config(cfg, steps=steps, weight=weight, seed=seed),
-                                             name=f"ch01-{name}", progress=False)
-    TIMINGS[name] = (time.time() - t0, time.process_time() - c0)
-    return m, hist
+def train_all(cfg: Ch1Config, jobs: dict) -> dict:
+    """Train (or load) every job, ``cfg.workers`` at a time in worker processes; returns ``{label: Trained}``
+    (model, history, snapshots, seconds; seconds ≈ 0 when the checkpoint was cached)."""
+    return train.train_many(jobs, workers=cfg.workers)
 
 
 def rich_dataset(cfg: Ch1Config, n: int, *, generator: torch.Generator, size: int | None = None):
