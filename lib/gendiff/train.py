@@ -320,8 +320,9 @@ def train_many(jobs: Mapping[str, Job], *, workers: int = 1, progress: bool = Fa
     ``BOOK_THREADS`` torch threads, longest first, and fill the checkpoint cache; then every model is
     loaded here. The result does not depend on ``workers``: each run is seeded by its config and the
     cache key ignores who trained it (``tests/test_train.py`` checks that the weights are identical).
-    On the 2-core ``ci`` machines two workers of one thread train about twice as fast as one process
-    on an idle machine (``benchmarks/workers.py``).
+    On 2 cores, two workers of one thread were 1.6× faster than one process with the machine idle and 1.3×
+    with two other busy processes (``benchmarks/workers.py``). Workers are spawned, so a script (not a
+    notebook) that calls this with ``workers > 1`` needs the ``if __name__ == "__main__":`` guard.
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
