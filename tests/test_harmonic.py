@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from gendiff import harmonic, models, runtime
+from gendiff import data, harmonic, jacobian, models, runtime
 from gendiff.configs import ch01
 
 
@@ -225,3 +225,32 @@ def test_band_energy_ratio_controls():
     assert float(harmonic.band_energy_ratio(Q[None], mask).mean()) == pytest.approx(1.0, abs=1e-9)
     with pytest.raises(ValueError, match="disagree"):
         harmonic.band_energy_ratio(Q[None], mask[:, :10])
+
+
+def test_shuffle_control_undoes_the_permutation_of_eigenvectors():
+    """A 'shuffled' network that is the plain one conjugated by the permutation has the plain network's
+    PSNR curve (in distribution) and, un-permuted, the plain network's eigenvectors."""
+    Q, _ = torch.linalg.qr(torch.randn(64, 64, generator=runtime.generator(2)))
+    S = Q @ torch.diag(torch.linspace(1.0, 0.05, 64)) @ Q.T          # a linear shrinkage, distinct λ
+
+    def plain(y, sigma=None):
+        return (y.flatten(1) @ S).reshape(y.shape)
+
+    x = data.calpha_images(6, 8, 2.0, generator=runtime.generator(0))
+    perm = torch.randperm(64, generator=runtime.generator(1))
+    inv = torch.argsort(perm)
+
+    def shuffled(y, sigma=None):                      # P ∘ f ∘ P⁻¹ on flattened pixels
+        z = y.flatten(1)[:, inv].reshape(y.shape)
+        return plain(z).flatten(1)[:, perm].reshape(y.shape)
+
+    sc = harmonic.shuffle_control(plain, shuffled, x, perm, [0.05, 0.1, 0.2, 0.5], slope_range=(0, 30),
+                                  eig_sigma=0.2, k=3, seed=4)
+    assert sc.vectors.shape == (3, 1, 8, 8) and sc.lam.shape == (3,)
+    assert np.all(np.abs(sc.psnr_plain - sc.psnr_shuffled) < 1.5)
+    ys = data.shuffle_pixels(x, perm=perm)[0][:1] + 0.2 * torch.randn((1, 1, 8, 8), generator=runtime.generator(5))
+    y = ys.flatten(1)[:, inv].reshape(ys.shape)        # the same noisy image, un-shuffled
+    lam_p, E_p = jacobian.top_eigs(plain, y, k=3)
+    torch.testing.assert_close(sc.lam, lam_p, rtol=1e-5, atol=1e-6)
+    overlap = (sc.vectors.flatten(1).double() @ E_p.double()).abs().diagonal()
+    assert torch.all(overlap > 0.999), overlap

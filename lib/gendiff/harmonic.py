@@ -283,6 +283,44 @@ def mean_gap(D, train: torch.Tensor, test: torch.Tensor, sigmas, *, seed: int = 
     return float(np.mean(tr - te))
 
 
+@dataclass
+class ShuffleControl:
+    """The shuffled-pixel control of paper Fig. 21 (see :func:`shuffle_control`)."""
+
+    psnr_plain: np.ndarray   # output PSNR of the network trained on the original images, per σ
+    psnr_shuffled: np.ndarray  # the same for the network trained on (and tested with) shuffled pixels
+    slope_plain: float       # PSNR slopes over ``slope_range`` of input PSNR
+    slope_shuffled: float
+    lam: torch.Tensor        # (k,) leading eigenvalues of the shuffled network at one noisy image
+    vectors: torch.Tensor    # (k, C, H, W) their eigenvectors with the permutation undone (for display)
+
+
+def shuffle_control(D_plain, D_shuffled, test: torch.Tensor, perm: torch.Tensor, sigmas, *, slope_range,
+                    eig_sigma: float, k: int = 8, seed: int = 0) -> ShuffleControl:
+    """Compare a network trained on images with one trained on the same images with a fixed pixel permutation
+    ``perm`` (paper Fig. 21): a basis that adapts to image geometry cannot be learned once the geometry is
+    scrambled, so the shuffled network should denoise worse, with a lower slope.
+
+    ``test`` (B, C, H, W) original held-out images; the shuffled network is tested on ``test`` permuted by
+    ``perm`` (:func:`gendiff.data.shuffle_pixels`). Its leading ``k`` Jacobian eigenvectors at one noisy
+    shuffled image (σ = ``eig_sigma``, matrix-free Lanczos) are returned un-permuted, i.e. as images.
+    """
+    from . import runtime
+    from .data import shuffle_pixels
+
+    sigmas = np.asarray(sigmas, dtype=float)
+    test_s, _ = shuffle_pixels(test, perm=perm)
+    out_p = metrics.psnr_curve(D_plain, test, sigmas, generator=runtime.generator(seed))
+    out_s = metrics.psnr_curve(D_shuffled, test_s, sigmas, generator=runtime.generator(seed))
+    in_psnr = metrics.input_psnr(sigmas)
+    y = test_s[:1] + eig_sigma * torch.randn(test_s[:1].shape, generator=runtime.generator(seed + 1))
+    lam, E = jacobian.top_eigs(D_shuffled, y, k=k)
+    inv = torch.argsort(perm)
+    vectors = E.T.to(test.dtype)[:, inv].reshape((k,) + tuple(test.shape[1:]))
+    return ShuffleControl(out_p, out_s, metrics.fit_slope(in_psnr, out_p, *slope_range),
+                          metrics.fit_slope(in_psnr, out_s, *slope_range), lam, vectors)
+
+
 # ----------------------------------------------------------------------------------------------------
 # plots
 # ----------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import functools
 import os
 from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 
 from .. import data, models, runtime, train
@@ -168,7 +169,7 @@ def smoke_full(*, batch: int = 2) -> dict:
 
     "Each" is each distinct network × data kind: the rich-data UNet (its Cα data drawn for every α of
     §4, trained once: the α models differ only in their data), photo patches, shuffled pixels, disks and
-    the three depths of the gap-vs-size sweep. The minibatch is ``batch`` (not 256) to keep this to
+    the three depths of the gap-vs-size sweep; then §6's shuffled-pixel comparison on those models. The minibatch is ``batch`` (not 256) to keep this to
     seconds; torch runs single-threaded inside. Returns {model name: parameter count}.
     """
     from .. import harmonic, sampling
@@ -177,17 +178,18 @@ def smoke_full(*, batch: int = 2) -> dict:
     g = runtime.generator(0)
     dev = torch.device("cpu")
     calpha = {a: data.calpha_images(batch, cfg.size, a, generator=g) for a in (cfg.alpha, *cfg.alphas)}
+    perm = torch.randperm(cfg.size ** 2, generator=g)
     jobs = {
         "rich": (network(cfg), calpha[cfg.alpha], cfg.weight),
         "calpha": (network(cfg), calpha[max(cfg.alphas)], cfg.calpha_weight),
         "patches": (network(cfg), data.photo_patches(batch, cfg.size, generator=g), cfg.weight),
-        "shuffled": (network(cfg), data.shuffle_pixels(calpha[cfg.alpha], generator=g)[0], cfg.weight),
+        "shuffled": (network(cfg), data.shuffle_pixels(calpha[cfg.alpha], perm=perm)[0], cfg.weight),
         "disk": (network(cfg, blocks=cfg.disk_blocks), data.disk_images(batch, cfg.disk_size, generator=g), "none"),
     }
     for s in cfg.gap_sizes:
         jobs[f"gap{s}"] = (network(cfg, blocks=gap_blocks(s)), data.calpha_images(batch, s, cfg.alpha, generator=g),
                            cfg.weight)
-    counts = {}
+    counts, nets = {}, {}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -202,6 +204,12 @@ def smoke_full(*, batch: int = 2) -> dict:
             if not (torch.isfinite(r.x).all() and torch.isfinite(tr).all()):
                 raise RuntimeError(f"full-profile smoke of {name!r} produced non-finite values")
             counts[name] = sum(p.numel() for p in m.parameters())
+            nets[name] = m
+        # §6 (a) at full size: the shuffled-pixel comparison, with 2 Lanczos eigenvectors
+        sc = harmonic.shuffle_control(nets["rich"], nets["shuffled"], calpha[cfg.alpha][:1], perm, [0.1, 0.3],
+                                      slope_range=cfg.slope_range, eig_sigma=cfg.shuffle_sigma, k=2)
+        if sc.vectors.shape != (2, 1, cfg.size, cfg.size) or not np.isfinite(sc.psnr_shuffled).all():
+            raise RuntimeError("full-profile smoke of the shuffled-pixel control failed")
     finally:
         torch.set_num_threads(threads)
     return counts
