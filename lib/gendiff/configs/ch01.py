@@ -169,8 +169,9 @@ def smoke_full(*, batch: int = 2) -> dict:
 
     "Each" is each distinct network × data kind: the rich-data UNet (its Cα data drawn for every α of
     §4, trained once: the α models differ only in their data), photo patches, shuffled pixels, disks and
-    the three depths of the gap-vs-size sweep; then §6's shuffled-pixel comparison on those models. The minibatch is ``batch`` (not 256) to keep this to
-    seconds; torch runs single-threaded inside. Returns {model name: parameter count}.
+    the three depths of the gap-vs-size sweep; then §6's shuffled-pixel comparison on those models. The
+    minibatch is ``batch`` (not 256) to keep this to seconds; torch runs single-threaded inside. Returns
+    {model name: parameter count}.
     """
     from .. import harmonic, sampling
 
