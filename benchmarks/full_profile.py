@@ -27,6 +27,7 @@ def plan(cfg):
         ("§1–§3 rich data, groups A and B", ch01.network(cfg), cfg.size, cfg.steps, 2 * len(cfg.n_train)),
         ("§2 LFW faces, groups A and B", ch01.network(cfg), cfg.size, cfg.face_steps, 2),
         ("§4 Cα rates, one per α", ch01.network(cfg), cfg.size, cfg.calpha_steps, len(cfg.alphas)),
+        ("§1 photo patches", ch01.network(cfg), cfg.size, cfg.steps, len(cfg.n_train)),
         ("§5 disks", ch01.network(cfg, blocks=cfg.disk_blocks), cfg.disk_size, cfg.disk_steps, 1),
     ]
     if cfg.spectrum_steps != cfg.steps:
@@ -35,8 +36,6 @@ def plan(cfg):
         rows.append(("§6 shuffled pixels", ch01.network(cfg), cfg.size, cfg.steps, 1))
         rows += [(f"§6 gap vs N, {s}×{s}", ch01.network(cfg, blocks=ch01.gap_blocks(s)), s, cfg.gap_steps,
                   len(cfg.gap_ns)) for s in cfg.gap_sizes]
-        if cfg.photo_patches:
-            rows.append(("§6 photo patches", ch01.network(cfg), cfg.size, cfg.steps, len(cfg.n_train)))
     return rows
 
 

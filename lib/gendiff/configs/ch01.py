@@ -77,7 +77,6 @@ class Ch1Config:
     gap_ns: tuple[int, ...]        # N of the gap-vs-N sweep
     gap_steps: int
     shuffle_sigma: float           # σ of the shuffled-pixel eigen-analysis (paper 0.3)
-    photo_patches: bool            # also run E1 on scikit-image photo patches (a natural-image surrogate)
     workers: int                   # processes training the chapter's models in parallel (ci: one per core)
     faces_env: str = "BOOK_CELEBA"  # environment variable naming a CelebA (or other faces) folder
 
@@ -100,7 +99,7 @@ PROFILES = {
         slope_tol=0.15,
         disk_size=16, disk_blocks=2, n_disk=4096, disk_steps=1500, disk_sigmas=(0.02, 0.05, 0.1), n_disk_jac=8,
         disk_overlap_min=0.5,
-        run_full_only=False, gap_sizes=(), gap_ns=(), gap_steps=0, shuffle_sigma=0.3, photo_patches=False,
+        run_full_only=False, gap_sizes=(), gap_ns=(), gap_steps=0, shuffle_sigma=0.3,
         workers=2),
     "full": Ch1Config(
         size=40, width=64, blocks=2, batch=256, lr=1e-3,
@@ -113,7 +112,7 @@ PROFILES = {
         disk_size=40, disk_blocks=2, n_disk=100_000, disk_steps=40_000, disk_sigmas=(0.02, 0.04, 0.1),
         n_disk_jac=8, disk_overlap_min=0.85,
         run_full_only=True, gap_sizes=(16, 32, 64), gap_ns=(1, 10, 100, 1000, 10_000), gap_steps=10_000,
-        shuffle_sigma=0.3, photo_patches=True, workers=1),
+        shuffle_sigma=0.3, workers=1),
 }
 
 
