@@ -114,3 +114,12 @@ def test_not_reproduced_claims_are_recorded_without_raising():
     c.not_reproduced("reached anyway", paper="x", ours=1.0, reached=True, why="")
     text = c.table().data
     assert "⚠ not at this scale" in text and text.count("✓ pass") == 1 and c.all_passed
+
+
+def test_progress_bars_follow_tqdm_disable(monkeypatch):
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert not runtime.show_progress(True)
+    monkeypatch.setenv("TQDM_DISABLE", "0")
+    assert runtime.show_progress(True) and not runtime.show_progress(False)
+    monkeypatch.delenv("TQDM_DISABLE")
+    assert runtime.show_progress(True)

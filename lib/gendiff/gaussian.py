@@ -394,4 +394,5 @@ def train_edm_many(jobs: dict, *, name: str = "ch03-edm", workers: int = 1) -> d
     """Train (or load) several models: ``jobs`` maps label → (data, :class:`EDMTrain`); returns label →
     :class:`gendiff.train.Trained` ``(model, history, snapshots, seconds)``, by :func:`gendiff.train.train_many`
     (with ``workers > 1``, in that many processes; the result does not depend on ``workers``)."""
-    return train.train_many({label: _job(data, rec, name) for label, (data, rec) in jobs.items()}, workers=workers)
+    return train.train_many({label: _job(data, rec, name) for label, (data, rec) in jobs.items()}, workers=workers,
+                            progress=True)

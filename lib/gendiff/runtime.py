@@ -94,6 +94,12 @@ def threads() -> int:
     return n
 
 
+def show_progress(requested: bool = True) -> bool:
+    """Whether to draw a tqdm bar: ``requested`` unless ``TQDM_DISABLE`` is set (``make test`` and the book
+    build set it; an explicit ``disable=False`` would otherwise override tqdm's own reading of it)."""
+    return bool(requested) and os.environ.get("TQDM_DISABLE", "").strip().lower() in ("", "0", "false")
+
+
 def setup(seed: int = 0, *, verbose: bool = True) -> dict:
     """Configure torch once per chapter and seed every generator; returns (and prints) the settings.
 

@@ -158,7 +158,7 @@ def fit(model: nn.Module, loss_fn: Callable[[int, torch.Generator], torch.Tensor
     snaps: dict[int, dict] = {}
     first: list[float] = []
     model.train()
-    bar = tqdm(range(cfg.steps), desc=name, disable=not progress, leave=False, mininterval=1.0)
+    bar = tqdm(range(cfg.steps), desc=name, disable=not runtime.show_progress(progress), leave=False, mininterval=1.0)
     for step in bar:
         for g in opt.param_groups:
             g["lr"] = cfg.lr_at(step)
@@ -318,7 +318,8 @@ def train_many(jobs: Mapping[str, Job], *, workers: int = 1, progress: bool = Fa
 
     With ``workers > 1`` the runs not yet cached go first to that many spawned processes, each with
     ``BOOK_THREADS`` torch threads, longest first, and fill the checkpoint cache; then every model is
-    loaded here. The result does not depend on ``workers``: each run is seeded by its config and the
+    loaded here (``progress``: a bar over finished models, or each sequential run's bar). The result does
+    not depend on ``workers``: each run is seeded by its config and the
     cache key ignores who trained it (``tests/test_train.py`` checks that the weights are identical).
     On 2 cores, two workers of one thread were 1.6× faster than one process with the machine idle and 1.3×
     with two other busy processes (``benchmarks/workers.py``). Workers are spawned, so a script (not a
@@ -333,10 +334,14 @@ def train_many(jobs: Mapping[str, Job], *, workers: int = 1, progress: bool = Fa
         import multiprocessing as mp
 
         order = sorted(todo, key=lambda k: -todo[k].cost())
+        bar = tqdm(total=len(order), desc=f"training {len(order)} models in {min(workers, len(order))} processes",
+                   unit="model", disable=not runtime.show_progress(progress), leave=False)
         with cf.ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=mp.get_context("spawn")) as ex:
             futs = {ex.submit(_run_job, todo[k]): k for k in order}
             for f in cf.as_completed(futs):
                 seconds[futs[f]] = f.result()
+                bar.update()
+        bar.close()
     out = {}
     for label, j in jobs.items():
         t = time.time()

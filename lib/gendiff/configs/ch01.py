@@ -138,7 +138,7 @@ def job(cfg: Ch1Config, x: torch.Tensor, name: str, *, steps: int, weight: str =
 def train_all(cfg: Ch1Config, jobs: dict) -> dict:
     """Train (or load) every job, ``cfg.workers`` at a time in worker processes; returns ``{label: Trained}``
     (model, history, snapshots, seconds; seconds ≈ 0 when the checkpoint was cached)."""
-    return train.train_many(jobs, workers=cfg.workers)
+    return train.train_many(jobs, workers=cfg.workers, progress=True)
 
 
 def rich_dataset(cfg: Ch1Config, n: int, *, generator: torch.Generator, size: int | None = None):
