@@ -54,6 +54,26 @@ def test_anchors_follow_headings():
     assert book.claims_anchor(CH, "no such section") == book.claims_anchor(CH)
 
 
+def test_section_matching_rules(tmp_path, monkeypatch):
+    (tmp_path / "x.md").write_text("# Title\n## 1. First (paper Fig. 3)\n## 2. Second, Fig. 30\n"
+                                   "```{code-cell}\n# 3. not a heading\nclaims.table()\n```\n## Claims\n")
+    monkeypatch.setattr(book, "CHAPTERS_DIR", tmp_path)
+    assert book.claims_anchor("x", "§2") == book.claims_anchor("x", "fig. 30") == "second-fig-30"
+    assert book.claims_anchor("x", "Fig. 3") == book.claims_anchor("x", "§1") == "first-paper-fig-3"
+    assert book.claims_anchor("x", "§3") == book.claims_anchor("x", "Fig. 1") == "second-fig-30"  # fallback
+
+
+def test_every_claim_links_to_its_section():
+    """Each literal ``section="…"`` of a chapter's claims names one of its headings (else the claims page
+    would send the reader to the chapter's claims table instead of the section that computes the claim)."""
+    import re
+    for ch in book.toc_chapters():
+        sections = set(re.findall(r'section="([^"]+)"', (book.CHAPTERS_DIR / f"{ch}.md").read_text()))
+        fallback = book.claims_anchor(ch)
+        bad = sorted(s for s in sections if book.claims_anchor(ch, s) == fallback)
+        assert not bad, f"{ch}: claims sections {bad} match no heading"
+
+
 def test_overview_links_every_chapter(tmp_path):
     _save(tmp_path)
     res = book.load_results([CH, "01-harmonic-representations"], folder=tmp_path)

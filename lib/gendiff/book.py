@@ -141,12 +141,15 @@ def section_anchors(chapter: str, with_lines: bool = False) -> list[tuple]:
 
 
 def claims_anchor(chapter: str, section: str = "") -> str:
-    """The id of the section where a claim is computed: the first heading that names ``section``
-    (e.g. "Fig. 3" matches "… (paper Fig. 3)"), else the section holding the chapter's claims table."""
+    """The id of the section where a claim is computed: the first heading that names ``section``, ignoring
+    case ("Fig. 3" matches "… (paper Fig. 3)", "Fig. 3" does not match "Fig. 30"; "§2" matches a heading
+    numbered "2. …"), else the section holding the chapter's claims table."""
     import re
     heads = section_anchors(chapter)
     if section:
-        pat = re.compile(re.escape(section) + r"(?![\w.])")
+        num = re.fullmatch(r"§\s*(\d+)", section.strip())
+        pat = (re.compile(rf"^{num.group(1)}\.\s") if num else
+               re.compile(r"(?<![\w.])" + re.escape(section) + r"(?![\w.])", re.IGNORECASE))
         for text, hid in heads:
             if pat.search(text):
                 return hid
