@@ -30,8 +30,7 @@ def plan(cfg):
         ("§1 photo patches", ch01.network(cfg), cfg.size, cfg.steps, len(cfg.n_train)),
         ("§5 disks", ch01.network(cfg, blocks=cfg.disk_blocks), cfg.disk_size, cfg.disk_steps, 1),
     ]
-    if cfg.spectrum_steps != cfg.steps:
-        rows.append(("§3 longer-trained generalizing net", ch01.network(cfg), cfg.size, cfg.spectrum_steps, 1))
+    rows.append(("§3 longer-trained generalizing net", ch01.network(cfg), cfg.size, cfg.spectrum_steps, 1))
     if cfg.run_full_only:
         rows.append(("§6 shuffled pixels", ch01.network(cfg), cfg.size, cfg.steps, 1))
         rows += [(f"§6 gap vs N, {s}×{s}", ch01.network(cfg, blocks=ch01.gap_blocks(s)), s, cfg.gap_steps,

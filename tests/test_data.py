@@ -79,3 +79,10 @@ def test_splits_dedup_shuffle():
     assert keep.tolist() == list(range(10))
     s, perm = data.shuffle_pixels(x, generator=runtime.generator(2))
     assert torch.equal(s.flatten(1)[:, perm.argsort()].reshape(x.shape), x)
+
+
+def test_photo_patches_bad_sizes_are_clear_errors():
+    with pytest.raises(ValueError, match="no train photo is at least"):
+        data.photo_patches(2, 4096)
+    with pytest.raises(ValueError, match="lower min_std"):
+        data.photo_patches(2, 8, min_std=10.0, generator=runtime.generator(0))

@@ -131,6 +131,26 @@ def test_profiles_side_by_side_and_full_is_larger():
         assert 2 * max(c.n_train) + c.n_test > 0
 
 
+def test_config_rejects_inconsistent_fields():
+    ci = ch01.PROFILES["ci"]
+    with pytest.raises(ValueError, match="contour_alpha"):
+        dataclasses.replace(ci, contour_alpha=3.0)
+    with pytest.raises(ValueError, match="spectrum_steps"):
+        dataclasses.replace(ci, spectrum_steps=ci.steps)
+    with pytest.raises(ValueError, match="n_train"):
+        dataclasses.replace(ci, n_train=(16, 4))
+
+
+def test_training_sizes_cap_the_largest_to_the_pool():
+    full = ch01.PROFILES["full"]                                   # N = 1 … 10⁵, n_test = 512
+    assert ch01.training_sizes(full, 2 * 100_000 + 512) == full.n_train
+    # a de-duplicated CelebA (≈198.6k faces) keeps N ≈ 10⁵ as the paper does (its split: 99,325)
+    assert ch01.training_sizes(full, 198_600) == (1, 10, 100, 1000, 10_000, 99_044)
+    assert ch01.training_sizes(full, 2 * 50 + 512) == (1, 10, 50)
+    with pytest.raises(ValueError, match="BOOK_CELEBA.*fewer than two"):
+        ch01.training_sizes(full, 2 + 512)                          # only N = 1 fits
+
+
 def test_smoke_full_profile_builds_and_steps():
     counts = ch01.smoke_full()
     assert counts["rich"] > 1_000_000          # width-64 2-block UNet (paper Table 1: 1.8 M at 40×40)

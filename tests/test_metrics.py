@@ -26,3 +26,16 @@ def test_fit_slope():
     assert metrics.fit_slope(x, 0.5 * x + 3, 0, 20) == pytest.approx(0.5)
     with pytest.raises(ValueError):
         metrics.fit_slope(x, x, 100, 200)
+
+
+def test_trend_ranks_and_change():
+    assert metrics.trend([0.1, 0.5, 0.9]) == (1.0, pytest.approx(0.8))
+    rho, ch = metrics.trend([0.99, 0.91, 0.8])
+    assert rho == -1.0 and ch == pytest.approx(-0.19)
+    rho, _ = metrics.trend([0.3, 0.2, 0.5, 0.6, 0.8, 0.9])          # one swap of neighbours among six
+    assert 0.9 < rho < 1.0
+    assert metrics.trend([1.0, 1.0]) == (0.0, 0.0)                  # flat: no trend
+    with pytest.raises(ValueError, match="two finite"):
+        metrics.trend([1.0])
+    with pytest.raises(ValueError, match="two finite"):
+        metrics.trend([1.0, float("nan")])

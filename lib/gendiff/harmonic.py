@@ -27,7 +27,6 @@ Introduced in chapter 1 (``chapters/01-harmonic-representations.md``).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +56,7 @@ def manifold_optimal_psnr(in_psnr, k: int, d: int):
     """PSNR_in + 10·log₁₀(d/k): the small-σ optimum on a k-dimensional manifold in R^d.
 
     At small σ the optimal denoiser projects onto the k-dimensional tangent space, keeping noise of
-    energy kσ² out of dσ², i.e. MSE per pixel = kσ²/d (paper §5; +20.6 dB for disks at d = 576, k = 5).
+    energy kσ² out of dσ², i.e. MSE per pixel = kσ²/d (paper §5: +31.1 dB for its 80×80 disks, d = 6400, k = 5).
     """
     if not (0 < k <= d):
         raise ValueError(f"need 0 < k <= d, got k={k}, d={d}")

@@ -92,3 +92,18 @@ def fit_slope(x, y, lo: float = -np.inf, hi: float = np.inf) -> float:
     if m.sum() < 2:
         raise ValueError(f"need at least 2 points in [{lo}, {hi}] to fit a slope, have {int(m.sum())}")
     return float(np.polyfit(x[m], y[m], 1)[0])
+
+
+def trend(values) -> tuple[float, float]:
+    """How a measurement moves along an ordered sweep (e.g. over training-set sizes N):
+    ``(ρ, change)`` with ρ the Spearman rank correlation of the values with their position (+1: increasing
+    at every step, −1: decreasing) and ``change = values[-1] − values[0]``. Among six sizes, ρ ≥ 0.8 still
+    allows one swap of neighbours (ρ = 0.94), e.g. two sizes that both memorize, in chance order."""
+    from scipy.stats import spearmanr
+
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or v.size < 2 or not np.isfinite(v).all():
+        raise ValueError(f"trend needs at least two finite values in a 1-D sequence, got {values!r}")
+    if np.ptp(v) == 0:
+        return 0.0, 0.0                                    # constant: no trend (Spearman's ρ is undefined)
+    return float(spearmanr(np.arange(v.size), v).statistic), float(v[-1] - v[0])

@@ -322,7 +322,9 @@ def train_many(jobs: Mapping[str, Job], *, workers: int = 1, progress: bool = Fa
     not depend on ``workers``: each run is seeded by its config and the
     cache key ignores who trained it (``tests/test_train.py`` checks that the weights are identical).
     On 2 cores, two workers of one thread were 1.6× faster than one process with the machine idle and 1.3×
-    with two other busy processes (``benchmarks/workers.py``). Workers are spawned, so a script (not a
+    with two other busy processes (``benchmarks/workers.py``); stepping same-shape models as one
+    ``torch.func.vmap``-ed model was slower than one after the other (0.8×, ``benchmarks/paired.py``).
+    Workers are spawned, so a script (not a
     notebook) that calls this with ``workers > 1`` needs the ``if __name__ == "__main__":`` guard.
     """
     if workers < 1:

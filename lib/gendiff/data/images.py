@@ -65,10 +65,17 @@ def photo_patches(n: int, size: int, *, split: str = "train", generator: torch.G
             t = F.avg_pool2d(t, downsample)
         if min(t.shape[-2:]) >= size:
             photos.append(t[0, 0])
+    if size < 1 or not photos:
+        raise ValueError(f"no {split} photo is at least {size}×{size} pixels after downsampling by {downsample} "
+                         f"({', '.join(names)}); use a smaller size or downsample")
     g = generator
     out = torch.empty(n, 1, size, size)
-    filled = 0
+    filled, tries = 0, 0
     while filled < n:
+        tries += 1
+        if tries > 100 * n + 1000:
+            raise ValueError(f"could not find {n} patches of {size}×{size} with std ≥ min_std = {min_std} in the "
+                             f"{split} photos ({filled} found); lower min_std")
         k = int(torch.randint(len(photos), (1,), generator=g))
         ph = photos[k]
         i = int(torch.randint(ph.shape[0] - size + 1, (1,), generator=g))
