@@ -40,3 +40,45 @@ def test_gaussian_closed_form_ode_matches_heun():
     exact = D.closed_form_sample(z, 80.0, 0.002)
     assert ((num - exact).norm() / exact.norm()) < 0.02
     torch.testing.assert_close(D.weight(0.3) @ x[0] + D.bias(0.3), D(x[:1], 0.3)[0])
+
+
+# ---- clear errors for bad input ------------------------------------------------------------------------
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("sigma", [0.0, -0.5, float("nan")])
+def test_denoisers_reject_non_positive_sigma(sigma):
+    x = torch.rand(20, 4, generator=runtime.generator(6), dtype=torch.float64)
+    y = x[:3] + 0.1
+    m = GaussianMixture(torch.zeros(1, 4), torch.eye(4)[None])
+    for D in (EmpiricalDenoiser(x), GaussianDenoiser(x), m):
+        with pytest.raises(ValueError, match="σ"):
+            D(y, sigma)
+    with pytest.raises(ValueError, match="σ"):
+        EmpiricalDenoiser(x).weights(y, sigma)
+    with pytest.raises(ValueError, match="σ"):
+        m.log_density(y, sigma)
+
+
+def test_per_sample_sigma_and_its_length():
+    x = torch.rand(20, 4, generator=runtime.generator(7), dtype=torch.float64)
+    y = x[:3] + 0.1
+    D = GaussianDenoiser(x)
+    s = torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64)
+    torch.testing.assert_close(D(y, s)[1], D(y[1:2], 0.2)[0])
+    with pytest.raises(ValueError, match="one entry per sample"):
+        D(y, torch.tensor([0.1, 0.2]))
+    m = GaussianMixture(torch.zeros(1, 4), torch.eye(4)[None])
+    with pytest.raises(ValueError, match="one scalar σ"):
+        m(y, s)
+
+
+def test_mixture_weights_must_be_normalised():
+    means, covs = torch.tensor([[0.0, 0.0], [3.0, 1.0]]), torch.stack([torch.eye(2), torch.eye(2)])
+    with pytest.raises(ValueError, match="summing to 1"):
+        GaussianMixture(means, covs, torch.tensor([2.0, 2.0]))
+    with pytest.raises(ValueError, match="non-negative"):
+        GaussianMixture(means, covs, torch.tensor([1.5, -0.5]))
+    with pytest.raises(ValueError, match="covs"):
+        GaussianMixture(means, torch.eye(2)[None])
+    GaussianMixture(means, covs, torch.tensor([0.3, 0.7]))           # normalised: accepted

@@ -145,3 +145,82 @@ def test_ray_cost_is_sum_of_1d_costs():
     rays = [(np.array([1.0, 0]), [1.0, 2.0]), (np.array([0, 1.0]), [1.5])]
     expect = mm.repr_cost_1d([0, 1.0, 2.0], RHO) + mm.repr_cost_1d([0, 1.5], RHO)
     assert mm.cost_rays(rays, RHO) == pytest.approx(expect, rel=1e-12)
+
+
+# ---- clear errors for bad input ------------------------------------------------------------------------
+
+X_OBT = np.array([[0.0, 0.0], [1.0, 0.0], [-0.5, 0.8]])
+
+
+def test_cost_obtuse_rejects_too_large_rho_and_acute_data():
+    with pytest.raises(ValueError, match="must exceed 2ρ"):
+        mm.cost_obtuse(X_OBT[0], X_OBT[1:], 0.6)
+    with pytest.raises(ValueError, match="non-acute"):
+        mm.cost_obtuse(*np.split(mm.equilateral_triangle(), [1]), RHO)
+
+
+@pytest.mark.parametrize("fn", [lambda X, r: mm.cost_face_aligned(X, r), lambda X, r: mm.cost_regular(X, r),
+                                lambda X, r: mm.best_face_anchor(X, r),
+                                lambda X, r: mm.face_aligned_simplex(np.zeros((1, 2)), X, r)])
+def test_face_aligned_rejects_rho_beyond_the_altitude(fn):
+    with pytest.raises(ValueError, match="altitude"):
+        fn(mm.equilateral_triangle(), 0.8)            # H = 1.5 < 2ρ = 1.6
+
+
+@pytest.mark.parametrize("rho", [float("nan"), -0.1, float("inf")])
+def test_nan_or_negative_rho_is_an_error(rho):
+    with pytest.raises(ValueError, match="rho"):
+        mm.repr_cost_1d(X1, rho)
+    with pytest.raises(ValueError, match="rho"):
+        mm.minnorm_1d(0.0, X1, rho)
+    with pytest.raises(ValueError, match="rho"):
+        mm.sample_ball(torch.zeros(2, 3), 4, rho)
+
+
+@pytest.mark.parametrize("sigma", [0.0, -0.1, float("nan")])
+def test_emmse_and_generalisation_need_positive_sigma(sigma):
+    with pytest.raises(ValueError, match="σ"):
+        mm.emmse(np.array([0.1]), X1, sigma)
+    with pytest.raises(ValueError, match="σ"):
+        mm.mse_generalization([0.01, sigma], n_sets=2, n_test=10)
+
+
+# ---- the measurements behind the chapter's explanation of the trained-cost deficit ------------------------
+
+def test_secant_cost_is_the_closed_form_cost_at_the_ball_edges_and_a_lower_bound():
+    knots = np.stack([X1 - RHO, X1 + RHO], 1).ravel()
+    assert mm.secant_cost_1d(knots, np.repeat(X1, 2)) == pytest.approx(mm.repr_cost_1d(X1, RHO), rel=1e-12)
+    # a function that misses x_n at the edges by ε (tilted towards the identity) has a smaller bound
+    v = np.repeat(X1, 2) + np.tile([-0.005, 0.005], len(X1))
+    assert mm.secant_cost_1d(knots, v) < mm.repr_cost_1d(X1, RHO)
+    # lower bound: the grid TV of h' for a smooth-ish h through those values is at least the secant cost
+    y = np.linspace(knots[0], knots[-1], 20_001)
+    h = np.interp(y, knots, v) + 1e-3 * np.sin(40 * y)
+    tv = np.abs(np.diff(np.diff(h) / np.diff(y))).sum()
+    assert tv >= mm.secant_cost_1d(knots, np.interp(knots, y, h)) - 1e-9
+    with pytest.raises(ValueError, match="increasing"):
+        mm.secant_cost_1d([0.0, 0.0, 1.0], [0, 1, 2])
+
+
+def test_sample_hull_cost_tends_to_the_closed_form_and_is_below_it():
+    g = torch.Generator().manual_seed(0)
+    for X, kind, R in [(X_OBT, "edge", mm.cost_obtuse(X_OBT[0], X_OBT[1:], RHO)),
+                       (mm.equilateral_triangle(), "face", mm.cost_regular(mm.equilateral_triangle(), RHO))]:
+        few = mm.sample_ball(torch.tensor(X), 30, RHO, g).numpy()
+        many = mm.sample_ball(torch.tensor(X), 20_000, RHO, g).numpy()
+        assert mm.sample_hull_cost(X, few, kind) < mm.sample_hull_cost(X, many, kind) <= R + 1e-12
+        assert mm.sample_hull_cost(X, many, kind) == pytest.approx(R, rel=5e-3)
+    with pytest.raises(ValueError, match="kind"):
+        mm.sample_hull_cost(X_OBT, few, "vertex")
+
+
+def test_ch02_config_requires_the_checked_sigmas():
+    from dataclasses import replace
+
+    from gendiff.configs.ch02 import PROFILES
+    for cfg in PROFILES.values():                   # both profiles satisfy it
+        assert all(any(np.isclose(g, s) for g in cfg.gen_sigmas) for s in cfg.REQUIRED_SIGMAS)
+    with pytest.raises(ValueError, match="must include"):
+        replace(PROFILES["ci"], gen_sigmas=(0.001, 0.01, 0.1))
+    with pytest.raises(ValueError, match="> 0"):
+        replace(PROFILES["ci"], gen_sigmas=(0.0, 0.003, 0.01, 0.1))

@@ -4,10 +4,11 @@
   ("multi-delta", Li et al. 2024 §3.1; the optimum of the training loss that a network would reach if it
   memorised):  D_M(y; σ) = Σ_i softmax_i(−‖y − x_i‖²/2σ²)·x_i, computed with log-sum-exp in chunks.
 * :class:`GaussianDenoiser` — the MMSE denoiser of N(μ, Σ) fitted to the data (Wiener filter):
-  D_G(y; σ) = μ + U diag(λ_k/(λ_k + σ²)) Uᵀ(y − μ)  (Li et al. eq. 6), plus the closed-form solution of
-  the probability-flow ODE with this denoiser (Li et al. eq. 7).
+  D_G(y; σ) = μ + U diag(λ_k/(λ_k + σ²)) Uᵀ(y − μ)  (Li et al. §3.1 of the book's spec), plus the closed-form
+  solution of the probability-flow ODE with this denoiser (Li et al. eq. 7).
 
-Both satisfy Miyasawa/Tweedie, D(y) = y + σ²∇log p_σ(y), for their distribution.
+Both satisfy Miyasawa/Tweedie, D(y) = y + σ²∇log p_σ(y), for their distribution. Every denoiser here needs
+σ > 0 (a float or a (B,) tensor; :class:`GaussianMixture` takes a scalar only) and raises ``ValueError`` otherwise.
 """
 from __future__ import annotations
 
@@ -18,16 +19,26 @@ def _flat(y: torch.Tensor) -> torch.Tensor:
     return y.reshape(y.shape[0], -1)
 
 
+def _check_sigma(s: torch.Tensor) -> None:
+    if s.numel() == 0 or not bool(torch.all(s > 0)):          # NaN fails "> 0" too
+        raise ValueError(f"the noise level σ must be > 0 (and not NaN), got {s.flatten()[:8].tolist()}")
+
+
 def _sigma_col(sigma, n: int, like: torch.Tensor) -> torch.Tensor:
+    """σ as a (n, 1) column: a float or a 1-element tensor is broadcast, a (n,) tensor is per sample."""
     s = torch.as_tensor(sigma, dtype=like.dtype, device=like.device).reshape(-1)
+    _check_sigma(s)
+    if s.numel() not in (1, n):
+        raise ValueError(f"σ must be a float or have one entry per sample ({n}), got {s.numel()} entries")
     return (s.expand(n) if s.numel() == 1 else s).view(n, 1)
 
 
 class EmpiricalDenoiser:
     """Posterior mean under the uniform distribution on the training set ``x`` (N, ...).
 
-    ``chunk`` bounds memory: the (B, N) distance matrix is built ``chunk`` training images at a time and
-    combined by a running log-sum-exp.
+    D(y; σ) = Σ_i softmax_i(−‖y − x_i‖²/2σ²)·x_i. In ``__call__``, ``chunk`` bounds memory: the (B, N)
+    distance matrix is built ``chunk`` training images at a time and combined by a running log-sum-exp.
+    :meth:`weights` returns the whole (B, N) matrix and is not chunked.
     """
 
     def __init__(self, x: torch.Tensor, *, chunk: int = 8192):
@@ -133,7 +144,22 @@ class GaussianMixture:
         self.means = means.double()                    # (K, d)
         self.covs = covs.double()                      # (K, d, d)
         K = means.shape[0]
-        self.weights = (torch.full((K,), 1.0 / K) if weights is None else weights).double()
+        if self.covs.shape != (K, self.means.shape[1], self.means.shape[1]):
+            raise ValueError(f"covs must be (K, d, d) = {(K, self.means.shape[1], self.means.shape[1])}, "
+                             f"got {tuple(self.covs.shape)}")
+        self.weights = (torch.full((K,), 1.0 / K) if weights is None else torch.as_tensor(weights)).double()
+        w = self.weights
+        if w.shape != (K,) or not bool(torch.all(w >= 0)) or abs(float(w.sum()) - 1.0) > 1e-6:
+            raise ValueError(f"mixture weights must be K = {K} non-negative numbers summing to 1, got "
+                             f"{w.tolist()} (sum {float(w.sum()):.6g}); normalise them first")
+
+    @staticmethod
+    def _scalar_sigma(sigma) -> float:
+        s = torch.as_tensor(sigma, dtype=torch.float64)
+        if s.numel() != 1:
+            raise ValueError(f"GaussianMixture takes one scalar σ for the whole batch, got {s.numel()} values")
+        _check_sigma(s)
+        return float(s)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         k = torch.multinomial(self.weights, n, replacement=True, generator=generator)
@@ -142,7 +168,8 @@ class GaussianMixture:
         return self.means[k] + torch.einsum("nij,nj->ni", L[k], z)
 
     def log_density(self, y: torch.Tensor, sigma: float) -> torch.Tensor:
-        """log p_σ(y), shape (B,)."""
+        """log p_σ(y) = log Σ_k π_k N(y; μ_k, C_k + σ²I), shape (B,)."""
+        sigma = self._scalar_sigma(sigma)
         d = self.means.shape[1]
         C = self.covs + sigma**2 * torch.eye(d, dtype=torch.float64)
         comp = torch.distributions.MultivariateNormal(self.means, covariance_matrix=C)
@@ -156,8 +183,8 @@ class GaussianMixture:
         return g
 
     def __call__(self, y: torch.Tensor, sigma) -> torch.Tensor:
-        """Exact posterior mean E[x | y] (the MMSE denoiser), (B, d)."""
-        s = float(sigma)
+        """Exact posterior mean E[x | y] (the MMSE denoiser), (B, d); ``sigma`` a scalar > 0."""
+        s = self._scalar_sigma(sigma)
         d = self.means.shape[1]
         yd = y.double()
         C = self.covs + s**2 * torch.eye(d, dtype=torch.float64)

@@ -51,12 +51,18 @@ def ramp(t, t0, t1):
     return np.clip((np.asarray(t, float) - t0) / (t1 - t0), 0.0, 1.0)
 
 
+def _check_rho(rho) -> float:
+    rho = float(rho)
+    if not np.isfinite(rho) or rho < 0:
+        raise ValueError(f"rho must be a finite number >= 0, got {rho}")
+    return rho
+
+
 def _check_rho_1d(x, rho):
     x = np.sort(np.asarray(x, float).ravel())
     if x.size < 1:
         raise ValueError("need at least one clean point")
-    if rho < 0:
-        raise ValueError(f"rho must be >= 0, got {rho}")
+    rho = _check_rho(rho)
     if x.size > 1 and 2 * rho >= np.diff(x).min():
         raise ValueError(f"2ρ = {2 * rho:g} must be smaller than the smallest gap {np.diff(x).min():g} "
                          "(the noise balls must be disjoint)")
@@ -81,7 +87,7 @@ def interval_knots(x, rho=None, lo=None, hi=None):
 
 
 def minnorm_1d(y, x, rho=None, *, lo=None, hi=None):
-    """The univariate min-cost interpolating denoiser h*_ρ (spec §2.2, eq. (1D)).
+    """The univariate min-cost interpolating denoiser h*_ρ (spec §2.2; the chapter's eq. ``ch02-1d``).
 
     h*(y) = x_n on [x_n − ρ, x_n + ρ]; linear from (x_n + ρ, x_n) to (x_{n+1} − ρ, x_{n+1}) with slope
     s_n = Δ_n/(Δ_n − 2ρ); constant x_1 / x_N outside. With ``lo``, ``hi`` the constraint set of cluster n
@@ -97,6 +103,21 @@ def repr_cost_1d(x, rho=None, *, lo=None, hi=None):
     """R(h*) = ∫|h*''| = Σ_n 2Δ_n/(Δ_n − 2ρ) (spec §2.2); with intervals Σ_n 2Δ_n/(lo_{n+1} − hi_n)."""
     x, lo, hi = interval_knots(x, rho, lo, hi)
     return float(np.sum(2 * np.diff(x) / (lo[1:] - hi[:-1])))
+
+
+def secant_cost_1d(knots, values) -> float:
+    """Σ_i |s_{i+1} − s_i| over the secant slopes s_i = (v_{i+1} − v_i)/(t_{i+1} − t_i) of (knots t, values v).
+
+    A lower bound on ∫|h''| for *every* h with h(t_i) = v_i: by the mean-value theorem h' takes each s_i
+    somewhere in [t_i, t_{i+1}], in order. With the knots x_n ± ρ and the values x_n it equals
+    ``repr_cost_1d(x, rho)`` (the secants are 0 on the balls and s_n across the gaps); with the values a
+    trained net takes at those knots it bounds the net's own cost from below.
+    """
+    t = np.asarray(knots, float).ravel()
+    v = np.asarray(values, float).ravel()
+    if t.shape != v.shape or t.size < 2 or np.any(np.diff(t) <= 0):
+        raise ValueError("need at least two strictly increasing knots and one value per knot")
+    return float(np.abs(np.diff(np.diff(v) / np.diff(t))).sum())
 
 
 def clipped_intervals(x, rho, frac=0.45):
@@ -131,6 +152,9 @@ def emmse(Y, X, sigma):
 
     ``Y``: (B, d) or (B,) for d = 1; ``X``: (N, d) or (N,). Returns the shape of ``Y``.
     """
+    sigma = float(sigma)
+    if not np.isfinite(sigma) or sigma <= 0:
+        raise ValueError(f"the eMMSE denoiser needs σ > 0, got {sigma}")
     Y = np.asarray(Y, float)
     X = np.asarray(X, float)
     one_d = Y.ndim == 1
@@ -219,8 +243,17 @@ def minnorm_obtuse_simplex(Y, x0, X_others, rho):
 
 
 def cost_obtuse(x0, X_others, rho):
-    """Σ_i 2 L_i/(L_i − 2ρ)."""
-    L = np.linalg.norm(np.asarray(X_others, float) - np.asarray(x0, float), axis=1)
+    """R = Σ_i 2 L_i/(L_i − 2ρ), L_i = ‖x_i − x_0‖: the cost of ``minnorm_obtuse_simplex``.
+
+    Raises ``ValueError`` where that construction does not exist: acute edges at x_0, or 2ρ ≥ some L_i.
+    """
+    rho = _check_rho(rho)
+    x0, Xo = np.asarray(x0, float), np.asarray(X_others, float)
+    if not is_obtuse_at(np.vstack([x0, Xo]), 0):
+        raise ValueError("the edges at x0 must be pairwise non-acute for the edge construction")
+    L = np.linalg.norm(Xo - x0, axis=1)
+    if np.any(L <= 2 * rho):
+        raise ValueError(f"every edge length L_i = {np.round(L, 6).tolist()} must exceed 2ρ = {2 * rho:g}")
     return float(np.sum(2 * L / (L - 2 * rho)))
 
 
@@ -267,19 +300,26 @@ def face_aligned_simplex(Y, X, rho, p=None):
     X = np.asarray(X, float)
     p = X.mean(0) if p is None else np.asarray(p, float)
     nu, H, c = facet_geometry(X)
-    if np.any(H <= 2 * rho):
-        raise ValueError("every altitude must exceed 2ρ")
+    _check_altitudes(H, rho)
     Y = np.asarray(Y, float)
     t = np.einsum("bd,nd->bn", Y, nu) - (nu * c).sum(1)          # signed distance to facet n
     R = ramp(t, rho, H - rho)                                     # (B, N)
     return p + R @ (X - p)
 
 
+def _check_altitudes(H, rho):
+    rho = _check_rho(rho)
+    if np.any(H <= 2 * rho):
+        raise ValueError(f"every altitude H_n = {np.round(H, 6).tolist()} must exceed 2ρ = {2 * rho:g} "
+                         "(the face-aligned ramps need room between the balls)")
+
+
 def cost_face_aligned(X, rho, p=None):
-    """Σ_n 2‖x_n − p‖/(H_n − 2ρ) (p = centroid by default)."""
+    """Σ_n 2‖x_n − p‖/(H_n − 2ρ) (p = centroid by default); ``ValueError`` if some H_n ≤ 2ρ."""
     X = np.asarray(X, float)
     p = X.mean(0) if p is None else np.asarray(p, float)
     _, H, _ = facet_geometry(X)
+    _check_altitudes(H, rho)
     return float(np.sum(2 * np.linalg.norm(X - p, axis=1) / (H - 2 * rho)))
 
 
@@ -289,6 +329,7 @@ def best_face_anchor(X, rho):
 
     X = np.asarray(X, float)
     _, H, _ = facet_geometry(X)
+    _check_altitudes(H, rho)
     wts = 2 / (H - 2 * rho)
     f = lambda p: float(np.sum(wts * np.linalg.norm(X - p, axis=1)))
     starts = [X.mean(0)] + list(X)
@@ -305,6 +346,44 @@ def minnorm_regular_simplex(Y, X, rho):
 def cost_regular(X, rho):
     """2 Σ_n ‖x_n − x̄‖/(H − 2ρ) → 2D for a D-simplex as ρ → 0."""
     return cost_face_aligned(X, rho, p=None)
+
+
+def sample_hull_cost(X, Y, kind: str) -> float:
+    """Cost of the same ramp construction when h must equal x_n only on the samples ``Y[n]`` (N, M, d).
+
+    Each ramp v·clip((u^T y − t0)/(t1 − t0), 0, 1) keeps its direction u and height v but starts just past
+    the samples that must stay at 0 (t0 = their largest u^T y) and ends at the first sample of its own
+    cluster (t1 = its smallest u^T y), instead of at the balls' edges: cost Σ 2‖v‖/(t1 − t0).
+    ``kind="edge"``: the obtuse construction at X[0] (u_i = unit edge x_i − x_0, v_i = x_i − x_0);
+    ``"face"``: face-aligned at the centroid (u_n = ν_n, v_n = x_n − x̄). With samples filling the balls
+    it tends to ``cost_obtuse`` / ``cost_regular``; the convex hulls of finitely many samples are
+    smaller, so it is lower. An upper bound on the min-cost interpolant of the samples themselves.
+    """
+    X = np.asarray(X, float)
+    Y = np.asarray(Y, float)
+    if Y.ndim != 3 or Y.shape[0] != X.shape[0] or Y.shape[2] != X.shape[1]:
+        raise ValueError(f"Y must be (N, M, d) = ({X.shape[0]}, M, {X.shape[1]}), got {Y.shape}")
+    if kind == "edge":
+        if not is_obtuse_at(X, 0):
+            raise ValueError("the edges at X[0] must be pairwise non-acute for the edge construction")
+        V = X[1:] - X[0]
+        U = V / np.linalg.norm(V, axis=1, keepdims=True)
+        owners = range(1, len(X))
+    elif kind == "face":
+        U = facet_normals(X)
+        V = X - X.mean(0)
+        owners = range(len(X))
+    else:
+        raise ValueError("kind must be 'edge' or 'face'")
+    cost = 0.0
+    for u, v, n in zip(U, V, owners):
+        proj = Y @ u                                             # (N, M)
+        t0 = np.delete(proj, n, 0).max()
+        t1 = proj[n].min()
+        if t1 <= t0:
+            raise ValueError(f"the samples of cluster {n} are not separated from the others along u")
+        cost += 2 * np.linalg.norm(v) / (t1 - t0)
+    return float(cost)
 
 
 def equilateral_triangle(R=1.0):
@@ -324,8 +403,11 @@ def mse_generalization(sigmas, *, n_points=10, n_sets=50, n_test=2000, seed=0, r
     Where 2ρ would exceed a gap the ball is shrunk on that side (``clipped_intervals``). Returns a dict
     of arrays over σ: ``nn``, ``emmse`` (mean squared errors), and ``sigma``.
     """
+    sig = np.asarray(sigmas, float).ravel()
+    if sig.size == 0 or not np.all(np.isfinite(sig)) or np.any(sig <= 0):
+        raise ValueError(f"every σ must be finite and > 0, got {sig.tolist()}")
     rng = np.random.default_rng(seed)
-    out = {"sigma": np.asarray(sigmas, float), "nn": [], "emmse": []}
+    out = {"sigma": sig, "nn": [], "emmse": []}
     sets = np.sort(rng.uniform(0, 1, (n_sets, n_points)), 1)
     u = rng.uniform(0, 1, (n_sets, n_test))
     z = rng.standard_normal((n_sets, n_test))
@@ -427,8 +509,8 @@ def sample_ball(x: torch.Tensor, M: int, rho: float, generator: torch.Generator 
 
     Direction z/‖z‖ with z ~ N(0, I), radius ρ·U^{1/d}.
     """
-    if rho < 0 or M < 1:
-        raise ValueError("need rho >= 0 and M >= 1")
+    if not np.isfinite(rho) or rho < 0 or M < 1:
+        raise ValueError(f"need a finite rho >= 0 and M >= 1, got rho={rho}, M={M}")
     d = x.shape[-1]
     shape = tuple(x.shape[:-1]) + (M, d)
     z = torch.randn(shape, generator=generator, dtype=x.dtype)                  # CPU generator

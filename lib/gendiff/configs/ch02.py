@@ -22,6 +22,16 @@ class Ch2Config:
     grid_1d: int                     # points of the 1D evaluation grid on [−2.6, 2.6]
     grid_2d: int                     # points per axis of the 2D grid on [−1.6, 1.6]²
 
+    REQUIRED_SIGMAS = (0.003, 0.01, 0.1)    # the σ at which the chapter's generalisation checks are stated
+
+    def __post_init__(self):
+        missing = [s for s in self.REQUIRED_SIGMAS if not any(abs(g - s) <= 1e-12 for g in self.gen_sigmas)]
+        if missing:
+            raise ValueError(f"gen_sigmas {self.gen_sigmas} must include {self.REQUIRED_SIGMAS}: the chapter checks "
+                             f"the eMMSE/NN ratio at these σ; missing {missing}")
+        if any(not s > 0 for s in self.gen_sigmas):
+            raise ValueError(f"every σ in gen_sigmas must be > 0, got {self.gen_sigmas}")
+
 
 PROFILES = {
     "ci": Ch2Config(
