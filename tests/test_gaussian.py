@@ -154,3 +154,19 @@ def test_train_edm_many_is_the_same_in_parallel(tmp_path, monkeypatch):
         for p, q in zip(par[k][0].parameters(), seq[k][0].parameters()):
             torch.testing.assert_close(p, q)
         assert set(par[k][2]) == {1}
+
+
+def test_more_bad_inputs_raise_clear_errors():
+    x = _data()
+    D = GaussianDenoiser(x)
+    with pytest.raises(ValueError, match="two different images"):
+        G.linearity_score(D, x[:1], [1.0])
+    with pytest.raises(ValueError, match="n_pairs"):
+        G.linearity_score(D, x, [1.0], n_pairs=0)
+    with pytest.raises(ValueError, match="function"):
+        G.fit_affine_dsm(x, [1.0], FitConfig(steps=1), W_ref=D.weight(1.0))
+    with pytest.raises(ValueError, match="lstsq"):
+        G.distill_linear(D, x, 1.0, W_ref=D.weight(1.0))
+    A = G.AffineDenoiser({0.5: (torch.eye(6), torch.zeros(6))}, (1, 1, 6))
+    with pytest.raises(ValueError, match="positive"):
+        A(x[:2], 0.0)

@@ -165,3 +165,24 @@ def test_smoke_full_runs():
     from gendiff.configs.ch04 import smoke_full
     out = smoke_full()
     assert out["mlp"] == (2, 48, 48)
+
+
+@pytest.mark.parametrize("n_draws", [1, 3, 0])
+def test_mc_posterior_mean_needs_an_even_number_of_draws(n_draws):
+    U = M.random_bases(8, 2, 2, generator=gen())
+    y = torch.randn(3, 8, generator=gen(1), dtype=torch.float64)
+    with pytest.raises(ValueError, match="even"):
+        M.mc_posterior_mean(U, y, 0.5, n_draws=n_draws, generator=gen(2))
+
+
+def test_gl_score_molrg_needs_two_training_points():
+    U = M.random_bases(8, 2, 2, generator=gen())
+    x, _ = M.sample_molrg(U, 3, generator=gen(1))
+    with pytest.raises(ValueError, match="two nearest"):
+        M.gl_score_molrg(x, x[:1], U)
+
+
+def test_default_dae_recipe_is_the_chapters():
+    """The defaults are the low-noise recipe Chapter 4 trains with (σ up to 1 does not converge)."""
+    c = M.DAETrainConfig()
+    assert (c.sigma_min, c.sigma_max, c.lr) == (0.02, 0.2, 0.05)

@@ -97,6 +97,10 @@ def linearity_score(D: Callable, x: torch.Tensor, sigma, *, alpha: float = 2**-0
     sig = _sigmas(sigma)
     beta = math.sqrt(1 - alpha**2)
     N = x.shape[0]
+    if N < 2:
+        raise ValueError(f"the linearity score mixes two different images; x holds {N}")
+    if n_pairs < 1:
+        raise ValueError(f"n_pairs must be at least 1, got {n_pairs}")
     S = len(sig)
     i = torch.randint(N, (S * n_pairs,), generator=generator)
     j = (i + 1 + torch.randint(N - 1, (S * n_pairs,), generator=generator)) % N     # j ≠ i
@@ -170,6 +174,8 @@ class AffineDenoiser:
         self.shape = tuple(shape)
 
     def _key(self, s: float) -> float:
+        if not (math.isfinite(s) and s > 0):
+            raise ValueError(f"noise level must be positive and finite, got σ = {s}")
         k = self.keys[np.argmin(np.abs(np.log(self.keys) - math.log(s)))]
         if abs(k / s - 1) > 1e-3:
             raise KeyError(f"no affine denoiser fitted at σ = {s:.4g} (have {', '.join(f'{v:.4g}' for v in self.keys)})")
@@ -229,10 +235,14 @@ def distill_linear(D: Callable, x: torch.Tensor, sigma: float, *, n_noise: int =
     float64. ``method="adam"``: the official recipe — a zero-initialised ``nn.Linear(d, d)`` with input
     scaled by 1/√d, MSE, Adam through :func:`gendiff.train.fit` on minibatches of ``batch_size`` of the same
     noisy samples (epochs over them, as the official code loops over its held-out set); if ``W_ref`` is
-    given, ‖W − W_ref‖/‖W_ref‖ is recorded every ``track_every`` steps (the curve of Fig. 4, left).
+    given, ‖W − W_ref‖/‖W_ref‖ is recorded every ``track_every`` steps (the curve of Fig. 4, left); the exact
+    ``"lstsq"`` solution has no steps to track, so it rejects ``W_ref``.
     """
     if method not in ("lstsq", "adam"):
         raise ValueError(f"method must be 'lstsq' or 'adam', got {method!r}")
+    if method == "lstsq" and W_ref is not None:
+        raise ValueError("W_ref tracks the Adam fit's weight error; method='lstsq' has no steps to track "
+                         "(compare the result with weight_nmse(result.W, W_ref) instead)")
     sig = _sigmas(sigma)
     if len(sig) != 1:
         raise ValueError("distill_linear fits one σ at a time")
@@ -279,9 +289,13 @@ def fit_affine_dsm(x: torch.Tensor, sigmas: Sequence[float], cfg: train.FitConfi
     of level σ scaled by 1/(1 + σ²) (large σ: a small W_G and noisy gradients; small σ: W_G ≈ I is far
     from the zero initialisation; the official code likewise tunes the rate per σ). Theorem 1 of
     Li et al.: the unique optimum is the Wiener filter W_G(σ) = Σ(Σ + σ²I)⁻¹, b_G = (I − W_G)μ.
-    ``W_ref(σ)`` (e.g. ``GaussianDenoiser.weight``) adds the tracked ‖W_σ − W_ref(σ)‖/‖W_ref(σ)‖.
+    ``W_ref`` is a *function* σ ↦ W_ref(σ) (e.g. ``GaussianDenoiser.weight``), since there is one reference per
+    σ; it adds the tracked ‖W_σ − W_ref(σ)‖/‖W_ref(σ)‖.
     Returns {"params": {σ: (W, b)}, "history": {"step": [...], "weight_nmse": [[per σ], ...]}}.
     """
+    if W_ref is not None and not callable(W_ref):
+        raise ValueError(f"W_ref must be a function σ ↦ W_ref(σ) (e.g. GaussianDenoiser.weight), one reference "
+                         f"per σ; got {type(W_ref).__name__}")
     sig = _sigmas(list(sigmas))
     cfg = cfg or train.FitConfig(steps=2000, lr=1e-2, schedule="cosine", seed=0)
     xs = _flat(x).float().cpu()

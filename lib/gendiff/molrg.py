@@ -169,8 +169,13 @@ def mc_posterior_mean(U, y, sigma, *, n_draws: int, generator: torch.Generator, 
     x^(j) ~ MoLRG, weights ∝ exp(−‖y − x^(j)‖²/(2σ²)); each draw is paired with its reflection 2μ_k − x^(j)
     (antithetic variates: the prior is symmetric about μ_k, which removes the leading error at large σ);
     computed in chunks with a running log-sum-exp.
-    Independent of the closed form, so it checks eq. (ch04-denoiser).
+    Independent of the closed form, so it checks eq. (ch04-denoiser). ``n_draws`` and ``chunk`` must be
+    even (≥ 2): the draws come in antithetic pairs.
     """
+    if n_draws < 2 or n_draws % 2:
+        raise ValueError(f"n_draws must be even and at least 2 (antithetic pairs), got {n_draws}")
+    if chunk < 2 or chunk % 2:
+        raise ValueError(f"chunk must be even and at least 2 (antithetic pairs), got {chunk}")
     den = MoLRGDenoiser(U, pi, mu, lam)
 
     def draws():
@@ -409,14 +414,18 @@ class LowRankDAE(nn.Module):
 
 @dataclass(frozen=True)
 class DAETrainConfig:
-    """Training of the low-rank DAE (ours; the paper's recipe was not released)."""
+    """Training of the low-rank DAE (ours; the paper's recipe was not released).
+
+    The defaults are the recipe Chapter 4 uses (σ log-uniform on [0.02, 0.2], lr 0.05): with σ up to 1 the
+    gradient noise (∝ σ²) kept runs of a few hundred steps from converging.
+    """
 
     steps: int = 600
-    lr: float = 0.02
+    lr: float = 0.05
     draws: int = 4                 # noise draws per training point and step
-    sigma_min: float = 0.1         # σ ~ log-uniform [sigma_min, sigma_max]
-    sigma_max: float = 1.0
-    lr_final: float = 0.02         # cosine schedule end, as a fraction of lr
+    sigma_min: float = 0.02        # σ ~ log-uniform [sigma_min, sigma_max]
+    sigma_max: float = 0.2
+    lr_final: float = 0.003        # cosine schedule end, as a fraction of lr
     restarts: int = 1              # independent random initialisations per trial; best DAE loss kept
     eval_draws: int = 64
     seed: int = 0
@@ -529,8 +538,10 @@ def sweep_dae(n: int, K: int, d: int, N_list, trials: int, cfg: DAETrainConfig, 
 def noisy_pca_errors(n: int, d: int, N_list, trials: int, eta: float, *, seed: int) -> torch.Tensor:
     """PCA subspace error on noisy samples x = U*a + e, e ~ N(0, η²I/n): ``(len(N_list), trials)``.
 
-    Thm 2 (as reported): error ≲ c‖E‖_F/(√N − √(d−1)). The error of the sample second-moment matrix
-    relative to its signal falls like 1/√N, so for N ≫ d the subspace error does too.
+    Thm 2 (as reported): error ≲ c‖E‖_F/(√N − √(d−1)), E = [e_1 … e_N]. Since ‖E‖_F ≈ η√N, this bound tends
+    to the constant cη and predicts no decay. Our own prediction: the sample second-moment matrix
+    (1/N)Σ x_ix_iᵀ deviates from its expectation by O(1/√N), and by Davis–Kahan the subspace error is at most
+    a constant times that deviation over the eigengap, so for N ≫ d it falls like N^(−1/2).
     """
     gen = torch.Generator().manual_seed(seed)
     out = torch.empty(len(N_list), trials, dtype=torch.float64)
@@ -611,8 +622,10 @@ def gl_score_molrg(samples: torch.Tensor, train: torch.Tensor, U: torch.Tensor, 
 
     A sample x̂ is *memorised* if ‖x̂ − NN₁‖ < ``mem_ratio``·‖x̂ − NN₂‖ (nearest and second-nearest training
     points) and *on-manifold* if min_k ‖(I − U_kU_kᵀ)x̂‖/‖x̂‖ < ``off_tol``. GL = fraction of samples that are
-    on-manifold and not memorised. Returns GL and the two fractions.
+    on-manifold and not memorised. Returns GL and the two fractions. Needs at least two training points.
     """
+    if train.shape[0] < 2:
+        raise ValueError(f"the memorisation test compares the two nearest training points; train holds {train.shape[0]}")
     dist = torch.cdist(samples.double(), train.double())
     two = dist.topk(2, largest=False).values
     mem = two[:, 0] < mem_ratio * two[:, 1]

@@ -97,9 +97,8 @@ def smoke_full() -> dict:
     Runs on the CPU in seconds, so the ``full`` profile cannot rot unseen on machines without a GPU.
     """
     import torch
-    from sklearn.datasets import load_digits
 
-    from .. import molrg as M, sampling
+    from .. import data as _data, molrg as M, sampling
     from .. import train as T
 
     cfg = PROFILES["full"]
@@ -117,7 +116,7 @@ def smoke_full() -> dict:
     # MLP denoisers (MoLRG, digits, GL): one step, then one Jacobian / one sampler step
     U = M.random_bases(cfg.n, cfg.jac_K, cfg.jac_d, generator=g)
     x, _ = M.sample_molrg(U, cfg.mlp_Nk_per_d * cfg.jac_d, generator=g)
-    digits = torch.tensor(load_digits().data / 16 * 2 - 1, dtype=torch.float32)
+    digits = _data.digits(scale="pm1")[0].flatten(1)
     for name, data, width in [("mlp", x.float(), cfg.mlp_width), ("digits", digits, cfg.mlp_width),
                               ("gl", x.float()[:, : cfg.gl_n] if cfg.gl_n <= cfg.n else x.float(), cfg.gl_width)]:
         net = M.MLPDenoiser(data.shape[1], width=width)
