@@ -31,6 +31,8 @@ def plan(cfg):
         ("§5 disks", ch01.network(cfg, blocks=cfg.disk_blocks), cfg.disk_size, cfg.disk_steps, 1),
     ]
     rows.append(("§3 longer-trained generalizing net", ch01.network(cfg), cfg.size, cfg.spectrum_steps, 1))
+    if cfg.contour_steps != cfg.calpha_steps:
+        rows.append(("§4 longer-trained α network (contour)", ch01.network(cfg), cfg.size, cfg.contour_steps, 1))
     if cfg.run_full_only:
         rows.append(("§6 shuffled pixels", ch01.network(cfg), cfg.size, cfg.steps, 1))
         rows += [(f"§6 gap vs N, {s}×{s}", ch01.network(cfg, blocks=ch01.gap_blocks(s)), s, cfg.gap_steps,

@@ -274,3 +274,33 @@ def test_shuffle_control_undoes_the_permutation_of_eigenvectors():
     torch.testing.assert_close(sc.lam, lam_p, rtol=1e-5, atol=1e-6)
     overlap = (sc.vectors.flatten(1).double() @ E_p.double()).abs().diagonal()
     assert torch.all(overlap > 0.999), overlap
+
+
+def test_calpha_render_soft_matches_hard_images_up_to_the_boundary():
+    x, dr = data.calpha_images(6, 16, 4.0, generator=runtime.generator(1), return_draws=True)
+    torch.testing.assert_close(data.calpha_render(dr, 4.0).float()[:, None], x)
+    soft = data.calpha_render(dr, 4.0, soft=True).float()[:, None]
+    # they differ only within a pixel of each column's boundary row (plus the 2×2 blur)
+    c = torch.fft.ifft(torch.fft.fft(dr.u) * data.calpha._freq_1d(16) ** -4.0).real
+    row = (torch.round(16 * c) + 8).clamp(0, 16)                   # (6, 16) boundary row per column
+    nxt = torch.cat([row[:, 1:], row[:, -1:]], 1)                  # the 2×2 blur also reads column j + 1
+    lo, hi = torch.minimum(row, nxt), torch.maximum(row, nxt)
+    rows = torch.arange(16).view(1, 16, 1)
+    near = (rows >= lo[:, None, :] - 2) & (rows <= hi[:, None, :] + 1)
+    assert ((soft - x).abs()[:, 0][~near] < 1e-6).all()
+    assert (soft - x).abs().max() < 0.5
+
+
+def test_calpha_oracle_is_a_wiener_shrinkage_that_follows_the_contour():
+    x, dr = data.calpha_images(3, 16, 4.0, generator=runtime.generator(2), return_draws=True)
+    lam, E = harmonic.calpha_oracle(dr, 4.0, 0.1)
+    assert lam.shape == (3, 256) and E.shape == (3, 256, 256)
+    assert (lam >= 0).all() and (lam < 1).all() and (lam.diff(dim=1) <= 1e-6).all()      # descending in [0, 1)
+    torch.testing.assert_close(E.transpose(1, 2) @ E, torch.eye(256).expand(3, -1, -1), atol=1e-4, rtol=0)
+    # σ only rescales the shrinkage: λ/(1−λ) = c/σ² with c the local covariance's eigenvalue
+    lam2, _ = harmonic.calpha_oracle(dr, 4.0, 0.2)
+    keep = lam[:, :10]
+    torch.testing.assert_close(lam2[:, :10] / (1 - lam2[:, :10]), keep / (1 - keep) / 4, rtol=1e-3, atol=1e-4)
+    # its leading eigenvectors live on the contour (edge-band ratio well above a random basis's 1)
+    r = harmonic.band_energy_ratio(E[:, :, :5], harmonic.edge_band(x))
+    assert float(r.mean()) > 2

@@ -15,7 +15,7 @@ and asks three questions of it, each answered by a helper here:
   coefficients ⟨x, e_k⟩ at a noisy image (:func:`shrinkage_analysis`); the effective dimension
   tr J = Σ_k λ_k as a function of σ (:func:`effective_dim_curve`); where eigenvectors live: their share
   of high spatial frequencies (:func:`highfreq_share`) and of an image's contour (:func:`edge_band`,
-  :func:`band_energy_ratio`).
+  :func:`band_energy_ratio`), against an ideal local denoiser of Cα images (:func:`calpha_oracle`).
 * **Optimality** (§3.2, §5, Figs. 4–5): the oracle shrinkage in a fixed basis and its rate
   (:func:`oracle_shrinkage`, :func:`power_law_oracle_mse`), the Cα optimal slope α/(α+1)
   (:func:`optimal_calpha_slope`), the manifold-optimal PSNR line (:func:`manifold_optimal_psnr`), and how
@@ -165,6 +165,34 @@ def band_energy_ratio(E: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 # ----------------------------------------------------------------------------------------------------
 # the shrinkage basis at one noisy image (paper §3, Fig. 3)
 # ----------------------------------------------------------------------------------------------------
+def calpha_oracle(draws, alpha: float, sigma: float, *, beta: float | None = None, blur: int = 2):
+    """The shrinkage of an ideal *local* denoiser of Cα images: ``(λ, E)``, λ ``(B, d)`` descending, E ``(B, d, d)``.
+
+    Around the image x(θ) made from the draws θ (:class:`gendiff.data.CalphaDraws`), linearise the generator,
+    x(θ + δ) ≈ x(θ) + G δ with G = ∂x/∂θ (``torch.func.jacrev`` of :func:`gendiff.data.calpha_render` with its
+    sub-pixel boundary, batched with ``vmap``), and give δ the draws' own variances V. The images near x
+    then have covariance C = G V Gᵀ, and the best linear denoiser of y = x + σz is the Wiener filter
+    J = C (C + σ²I)⁻¹ (the MMSE denoiser of that local Gaussian, so J = Cov[x|y]/σ², paper §3.1). Its
+    eigenvectors are those of C, its eigenvalues λ_k = c_k / (c_k + σ²). This is the reference for how
+    much a denoiser's eigenvectors *can* follow the contour (chapter 1, §4): it knows the image's
+    generator and its geometry, which a network has to learn.
+    """
+    from torch.func import jacrev, vmap
+
+    from .data import CalphaDraws, calpha_render
+
+    def render_one(u, w1, w2, u1, u2, flip):
+        one = CalphaDraws(u[None], w1[None], w2[None], u1[None], u2[None], flip[None])
+        return calpha_render(one, alpha, beta, blur=blur, soft=True).flatten()
+
+    G = vmap(jacrev(render_one, argnums=(0, 1, 2, 3, 4)))(*draws)        # 5 blocks of (B, d, …)
+    B, d = draws.u.shape[0], draws.u.shape[-1] ** 2
+    C = sum(v * g.reshape(B, d, -1) @ g.reshape(B, d, -1).transpose(1, 2) for g, v in zip(G, CalphaDraws.VARIANCES))
+    c, E = torch.linalg.eigh(C)                                            # ascending
+    c, E = c.flip(-1).clamp_min(0), E.flip(-1)
+    return (c / (c + sigma ** 2)).float(), E.float()
+
+
 @dataclass
 class Shrinkage:
     """Eigen-analysis of a denoiser at noisy images y = x + σz (batch B, dimension d)."""

@@ -1,7 +1,7 @@
 """Offline datasets. Every image set is a float32 tensor ``(N, C, H, W)`` with intensities in [0, 1]
 unless a function says otherwise; randomness enters through a ``torch.Generator``.
 
-* :func:`calpha_images`   Cα images (Kadkhodaie et al. 2024, Alg. 2)
+* :func:`calpha_images`   Cα images (Kadkhodaie et al. 2024, Alg. 2); :func:`calpha_render` from their draws
 * :func:`disk_images`     disks, their 5 parameters and tangent basis (paper 1 §5)
 * :func:`digits`          sklearn's 8×8 digits
 * :func:`photo_patches`   patches of the photos shipped in the scikit-image wheel (disjoint photo sets)
@@ -9,11 +9,11 @@ unless a function says otherwise; randomness enters through a ``torch.Generator`
 * :func:`image_folder`    a user's folder of images (CelebA, CIFAR-10 PNGs, FFHQ …)
 * :func:`disjoint_splits`, :func:`dedup_by_correlation`, :func:`shuffle_pixels`
 """
-from .calpha import calpha_images
+from .calpha import CalphaDraws, calpha_images, calpha_render
 from .disks import disk_images, disk_tangent_basis, render_disks
 from .images import digits, image_folder, lfw_faces, photo_patches, PHOTOS_TRAIN, PHOTOS_TEST
 from .splits import dedup_by_correlation, disjoint_splits, shuffle_pixels
 
-__all__ = ["calpha_images", "disk_images", "disk_tangent_basis", "render_disks", "digits", "image_folder",
+__all__ = ["CalphaDraws", "calpha_images", "calpha_render", "disk_images", "disk_tangent_basis", "render_disks", "digits", "image_folder",
            "lfw_faces", "photo_patches", "PHOTOS_TRAIN", "PHOTOS_TEST", "dedup_by_correlation",
            "disjoint_splits", "shuffle_pixels"]
