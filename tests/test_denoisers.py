@@ -1,6 +1,7 @@
 import torch
 
 from gendiff import runtime, sampling
+from gendiff import denoisers as den
 from gendiff.denoisers import EmpiricalDenoiser, GaussianDenoiser, GaussianMixture
 
 
@@ -82,3 +83,18 @@ def test_mixture_weights_must_be_normalised():
     with pytest.raises(ValueError, match="covs"):
         GaussianMixture(means, torch.eye(2)[None])
     GaussianMixture(means, covs, torch.tensor([0.3, 0.7]))           # normalised: accepted
+
+
+def test_posterior_mean_stream_standard_error_matches_the_spread_of_repeats():
+    """Self-normalised importance sampling of E[x | y] for x ~ N(0, I_2): the reported SE is the spread."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.tensor([[0.5, -1.0], [2.0, 0.0]], dtype=torch.float64)
+    ests, ses = [], []
+    for _ in range(300):
+        x = torch.randn(2000, 2, generator=g, dtype=torch.float64)
+        est, se = den.posterior_mean_stream(y, 0.7, torch.split(x, 512), return_se=True)
+        ests.append(est); ses.append(se)
+    spread, se = torch.stack(ests).std(0), torch.stack(ses).mean(0)
+    torch.testing.assert_close(se, spread, rtol=0.15, atol=0)
+    exact = y / (1 + 0.7**2)                                          # Gaussian prior: E[x | y] = y/(1 + σ²)
+    torch.testing.assert_close(torch.stack(ests).mean(0), exact, rtol=0, atol=0.01)

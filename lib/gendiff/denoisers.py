@@ -60,16 +60,22 @@ class EmpiricalDenoiser:
         return posterior_mean_stream(yf, sigma, chunks).to(y.dtype).reshape(y.shape)
 
 
-def posterior_mean_stream(y: torch.Tensor, sigma, chunks) -> torch.Tensor:
+def posterior_mean_stream(y: torch.Tensor, sigma, chunks, *, return_se: bool = False):
     """Σ_i softmax_i(−‖y − x_i‖²/2σ²)·x_i over points x_i arriving in ``chunks`` of shape (m, d), with a
     running log-sum-exp, so the (B, N) weight matrix is never held whole. ``y`` is (B, d); ``sigma`` a
     float or (B,). This is the empirical denoiser of the points, and — for points drawn from a prior — a
-    self-normalised Monte-Carlo estimate of the posterior mean E[x | y]."""
+    self-normalised Monte-Carlo estimate of the posterior mean E[x | y].
+
+    ``return_se=True`` also returns its standard error per coordinate (B, d), by the delta method for a
+    ratio estimator: SE² = Σ_i w_i² (x_i − m̂)² / (Σ_i w_i)², with m̂ the estimate. (For independent draws;
+    antithetic pairs are negatively correlated, so it is then an upper estimate.)
+    """
     s2 = _sigma_col(sigma, y.shape[0], y) ** 2
     y2 = (y**2).sum(1, keepdim=True)
     m = torch.full((y.shape[0], 1), -torch.inf, dtype=y.dtype, device=y.device)
     acc = torch.zeros_like(y)
     tot = torch.zeros_like(m)
+    acc2, acc2x, tot2 = torch.zeros_like(y), torch.zeros_like(y), torch.zeros_like(m)   # Σw²x², Σw²x, Σw²
     for xf in chunks:
         logit = -(y2 - 2 * y @ xf.T + (xf**2).sum(1)[None]) / (2 * s2)
         m_new = torch.maximum(m, logit.max(1, keepdim=True).values)
@@ -77,8 +83,17 @@ def posterior_mean_stream(y: torch.Tensor, sigma, chunks) -> torch.Tensor:
         w = torch.exp(logit - m_new)
         acc = acc * scale + w @ xf
         tot = tot * scale + w.sum(1, keepdim=True)
+        if return_se:
+            w2 = w * w
+            acc2 = acc2 * scale**2 + w2 @ (xf * xf)
+            acc2x = acc2x * scale**2 + w2 @ xf
+            tot2 = tot2 * scale**2 + w2.sum(1, keepdim=True)
         m = m_new
-    return acc / tot
+    est = acc / tot
+    if not return_se:
+        return est
+    var = (acc2 - 2 * est * acc2x + est**2 * tot2).clamp_min(0) / tot**2
+    return est, var.sqrt()
 
 
 class GaussianDenoiser:

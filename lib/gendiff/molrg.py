@@ -163,14 +163,15 @@ class MoLRGDenoiser:
 
 
 def mc_posterior_mean(U, y, sigma, *, n_draws: int, generator: torch.Generator, chunk: int = 100_000,
-                      pi=None, mu=None, lam=None) -> torch.Tensor:
+                      pi=None, mu=None, lam=None, return_se: bool = False):
     """Monte-Carlo E[x | y] by self-normalised importance sampling from the prior, ``(B, n)``.
 
     x^(j) ~ MoLRG, weights ∝ exp(−‖y − x^(j)‖²/(2σ²)); each draw is paired with its reflection 2μ_k − x^(j)
     (antithetic variates: the prior is symmetric about μ_k, which removes the leading error at large σ);
     computed in chunks with a running log-sum-exp.
     Independent of the closed form, so it checks eq. (ch04-denoiser). ``n_draws`` and ``chunk`` must be
-    even (≥ 2): the draws come in antithetic pairs.
+    even (≥ 2): the draws come in antithetic pairs. ``return_se=True`` also returns the estimate's standard
+    error per coordinate (:func:`gendiff.denoisers.posterior_mean_stream`).
     """
     if n_draws < 2 or n_draws % 2:
         raise ValueError(f"n_draws must be even and at least 2 (antithetic pairs), got {n_draws}")
@@ -187,7 +188,7 @@ def mc_posterior_mean(U, y, sigma, *, n_draws: int, generator: torch.Generator, 
             yield torch.cat([x, 2 * centre - x]).to(y.dtype)         # antithetic pairs: the prior is symmetric
             done += 2 * m
 
-    return posterior_mean_stream(y, float(sigma), draws())
+    return posterior_mean_stream(y, float(sigma), draws(), return_se=return_se)
 
 
 def off_subspace_ratio(U: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
