@@ -12,8 +12,10 @@ CH = "00-denoisers-and-generalization"
 
 def _save(tmp_path, **over):
     c = Claims(CH)
-    c.check("x below 1", paper="< 1", ours=0.5, ok=True, section="Fig. 1")
-    c.not_reproduced("y at scale", paper="≥ 0.95", ours=0.8, reached=False, why="too small")
+    c.check("x below 1", paper="< 1", ours=0.5, ok=True, section="Fig. 1", source="paper Fig. 1", seeds=0)
+    c.not_reproduced("y at scale", paper="≥ 0.95", ours=0.8, reached=False, why="too small",
+                     source="paper Fig. 2", seeds=3)
+    c.consistency("an identity", ours=1e-9, ok=True)
     path = c.save(tmp_path)
     payload = json.loads(path.read_text())
     payload.update(over)
@@ -26,9 +28,33 @@ def test_fresh_results_are_read(tmp_path):
     (r,) = book.load_results([CH], folder=tmp_path)
     assert r.problem == "" and r.title == book.chapter_title(CH)
     assert r.count("pass") == 1 and r.count("not at this scale") == 1 and r.count("fail") == 0
+    assert r.counts()["consistency"] == r.counts()["holds"] == 1 and r.counts()["paper"] == 2
 
 
-@pytest.mark.parametrize("over, word", [({"source": "0" * 16}, "stale"), ({"profile": "full"}, "profile"),
+@pytest.mark.parametrize("edit", ["chapter", "lib", "config"])
+def test_results_go_stale_when_chapter_lib_or_config_changes(tmp_path, monkeypatch, edit):
+    """A saved ledger belongs to the chapter, every file of lib/gendiff (configs included) and the profile."""
+    from gendiff import claims
+    _save(tmp_path)
+    target = {"chapter": book.CHAPTERS_DIR / f"{CH}.md", "lib": runtime.REPO_ROOT / "lib/gendiff/plots.py",
+              "config": runtime.REPO_ROOT / "lib/gendiff/configs/ch00.py"}[edit]
+    real = target.read_bytes()
+    monkeypatch.setattr(type(target), "read_bytes",
+                        lambda self, _real=type(target).read_bytes: _real(self) + (b"#" if self == target else b""))
+    assert target.read_bytes() == real + b"#"
+    (r,) = book.load_results([CH], folder=tmp_path)
+    assert "stale" in r.problem
+
+
+def test_results_go_stale_with_the_profile(tmp_path, monkeypatch):
+    from gendiff import claims
+    _save(tmp_path)
+    d = claims.ledger_digest(CH)
+    monkeypatch.setenv("BOOK_PROFILE", "full")
+    assert claims.ledger_digest(CH) != d
+
+
+@pytest.mark.parametrize("over, word", [({"digest": "0" * 16}, "stale"), ({"profile": "full"}, "profile"),
                                         ({"rows": []}, "no claims")])
 def test_stale_or_foreign_results_are_flagged(tmp_path, over, word):
     _save(tmp_path, **over)

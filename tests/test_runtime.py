@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from gendiff import runtime
-from gendiff.claims import Claims
 
 
 def test_default_profile_is_ci():
@@ -87,33 +86,10 @@ def test_two_processes_share_the_cache_safely(tmp_path):
     assert not list(runtime.cache_dir().glob("*.tmp"))
 
 
-def test_claims_raise_on_failure_and_save(tmp_path):
-    c = Claims("demo")
-    c.check("ok", paper="1", ours=1.0, ok=True)
-    with pytest.raises(AssertionError, match="claim failed: bad"):
-        c.check("bad", paper="1", ours=2.0, ok=False)
-    path = c.save(tmp_path)
-    assert path.exists() and '"bad"' in path.read_text()
-
-
 def test_cache_key_accepts_any_tensor_layout():
     a = torch.arange(6.0).reshape(2, 3)
     assert runtime.tensor_digest(a[:, :, None].expand(2, 3, 1)) == runtime.tensor_digest(a[:, :, None].contiguous())
     assert runtime.tensor_digest(a.T) == runtime.tensor_digest(a.T.contiguous())
-
-
-def test_claims_table_escapes_pipes():
-    c = Claims("demo")
-    c.check("|h − h*| small", paper="< 1", ours=0.5, ok=True)
-    assert "\\|h − h*\\|" in c.table().data
-
-
-def test_not_reproduced_claims_are_recorded_without_raising():
-    c = Claims("demo")
-    c.not_reproduced("faces memorized", paper="copies", ours=0.83, reached=False, why="too little training")
-    c.not_reproduced("reached anyway", paper="x", ours=1.0, reached=True, why="")
-    text = c.table().data
-    assert "⚠ not at this scale" in text and text.count("✓ pass") == 1 and c.all_passed
 
 
 def test_progress_bars_follow_tqdm_disable(monkeypatch):

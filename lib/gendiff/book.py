@@ -5,9 +5,9 @@
 figure and stores it under a name, so the landing page can paste it (``{glue}`chapters/NN-x.md::name```).
 Outside a book build (plain Jupyter without MyST-NB) both degrade to showing nothing / showing the figure.
 
-``load_results`` reads the claims tables that every chapter writes (``Claims.save`` →
-``data/results/<chapter>.json``) and checks that each one belongs to the current chapter source and
-profile, so the claims page can never show a stale table.
+``load_results`` reads the ledgers that every chapter writes (``Claims.save`` →
+``data/results/<chapter>.json``) and checks that each one belongs to the current chapter source, library
+(``lib/gendiff`` with its configs) and profile, so the claims page can never show a stale table.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import runtime
-from .claims import MARKS
+from .claims import MARKS, PAPER_STATUSES, count_line, ledger_digest  # noqa: F401 (count_line: the page)
 
 RESULTS_DIR = runtime.REPO_ROOT / "data" / "results"
 CHAPTERS_DIR = runtime.REPO_ROOT / "chapters"
@@ -59,12 +59,6 @@ def glue_figure(name: str, fig) -> None:
     plt.close(fig)
 
 
-def source_digest(chapter: str) -> str:
-    """sha256 (first 16 hex digits) of ``chapters/<chapter>.md``; "" if there is no such file."""
-    path = CHAPTERS_DIR / f"{chapter}.md"
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else ""
-
-
 def chapter_title(chapter: str) -> str:
     """The first ``# `` heading of ``chapters/<chapter>.md``."""
     for line in (CHAPTERS_DIR / f"{chapter}.md").read_text().splitlines():
@@ -81,16 +75,25 @@ class ChapterResults:
     rows: list[dict] = field(default_factory=list)
     problem: str = ""          # why this table cannot be trusted ("" when it can)
 
-    def count(self, status: str) -> int:
-        return sum(r.get("status") == status for r in self.rows)
+    def count(self, status: str, kind: str = "paper") -> int:
+        return sum(r.get("status") == status and r.get("kind", "paper") == kind for r in self.rows)
+
+    def counts(self) -> dict:
+        """Paper claims per status, consistency checks and those that hold (as ``Claims.counts``)."""
+        c = {s: self.count(s) for s in PAPER_STATUSES}
+        c["paper"] = sum(r.get("kind", "paper") == "paper" for r in self.rows)
+        c["consistency"] = sum(r.get("kind") == "consistency" for r in self.rows)
+        c["holds"] = self.count("holds", "consistency")
+        return c
 
 
 def load_results(chapters: list[str], profile: str | None = None,
                  folder: str | Path | None = None) -> list[ChapterResults]:
     """The saved claims table of each chapter, with ``problem`` set when it is missing or stale.
 
-    A table is stale when the chapter's source changed since it was written (``source`` digest) or when
-    it was computed at another profile than ``profile`` (default: the current one).
+    A table is stale when the chapter, any file of ``lib/gendiff`` (configs included) or the profile changed
+    since it was written (``digest``), or when it was computed at another profile than ``profile`` (default:
+    the current one).
     """
     folder = Path(folder or RESULTS_DIR)
     profile = profile or runtime.profile()
@@ -105,8 +108,9 @@ def load_results(chapters: list[str], profile: str | None = None,
             res.profile, res.rows = payload.get("profile", ""), payload.get("rows", [])
             if res.profile != profile:
                 res.problem = f"computed at profile {res.profile!r}, not {profile!r}"
-            elif payload.get("source") != source_digest(ch):
-                res.problem = "stale: the chapter changed after these results were written; rerun it"
+            elif payload.get("digest") != ledger_digest(ch):
+                res.problem = ("stale: the chapter or lib/gendiff changed after these results were written; "
+                               "rerun the chapter")
             elif not res.rows:
                 res.problem = "the chapter recorded no claims"
         out.append(res)
@@ -160,8 +164,9 @@ def claims_anchor(chapter: str, section: str = "") -> str:
 
 
 def claims_overview(results: list[ChapterResults]):
-    """HTML tables for the claims page: one summary row per chapter, then every claim with a link to the
-    section of the book where it is computed."""
+    """HTML for the claims page: one summary row per chapter (paper claims by status, consistency checks
+    apart), then each chapter's paper claims with the source of each threshold, its seeds and a link to the
+    section of the book that computes it, then its consistency checks."""
     from html import escape
 
     from IPython.display import HTML
@@ -169,31 +174,56 @@ def claims_overview(results: list[ChapterResults]):
     def link(ch, anchor, text):
         return f'<a href="{ch}.html{"#" + anchor if anchor else ""}">{escape(text)}</a>'
 
-    head = ("chapter", "profile", "claims", "pass", "not at this scale", "fail", "status")
-    rows = []
-    for r in results:
-        status = escape(r.problem) if r.problem else ("all reproduced" if not r.count("not at this scale")
-                                                      and not r.count("fail") else "see below")
-        rows.append([link(r.chapter, "", r.title), escape(r.profile), str(len(r.rows)), str(r.count("pass")),
-                     str(r.count("not at this scale")), str(r.count("fail")), status])
+    head = ("chapter", "profile", "paper claims") + tuple(MARKS[s] for s in PAPER_STATUSES) + (
+        "consistency checks", "status")
     html = ['<table class="claims-summary"><thead><tr>' + "".join(f"<th>{h}</th>" for h in head)
             + "</tr></thead><tbody>"]
-    html += ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows]
+    for r in results:
+        c = r.counts()
+        status = escape(r.problem) if r.problem else ("every paper claim reproduced" if c["pass"] == c["paper"]
+                                                      else "see below")
+        cells = [link(r.chapter, "", r.title), escape(r.profile), str(c["paper"])]
+        cells += [str(c[s]) for s in PAPER_STATUSES] + [f'{c["holds"]} of {c["consistency"]} hold', status]
+        html.append("<tr>" + "".join(f"<td>{x}</td>" for x in cells) + "</tr>")
     html.append("</tbody></table>")
+    cols = ("claim", "paper", "threshold from", "this book", "seeds", "status", "note")
     for r in results:
         html.append(f"<h3>{link(r.chapter, '', r.title)}</h3>")
         if r.problem:
             html.append(f"<p><b>{escape(r.problem)}</b></p>")
             continue
-        html.append('<table class="claims-table"><thead><tr><th>claim</th><th>paper</th><th>this book</th>'
-                    "<th>pass</th><th>where</th></tr></thead><tbody>")
-        for c in r.rows:
-            anchor = claims_anchor(r.chapter, c.get("section", ""))
-            where = link(r.chapter, anchor, c.get("section") or "claims table")
-            html.append("<tr>" + "".join(f"<td>{escape(str(c.get(k, '')))}</td>" for k in ("claim", "paper", "ours"))
-                        + f"<td>{MARKS.get(c.get('status'), escape(str(c.get('status'))))}</td><td>{where}</td></tr>")
+        html.append(f"<p>{escape(count_line(r.counts()))}</p>")
+        html.append('<table class="claims-table"><thead><tr>' + "".join(f"<th>{h}</th>" for h in cols)
+                    + "<th>where</th></tr></thead><tbody>")
+        for c in (c for c in r.rows if c.get("kind", "paper") == "paper"):
+            seeds = "" if c["status"] == "needs full" else (
+                str(c.get("seeds") or "—") + (f" (spread {c['spread']:.3g})" if c.get("spread") is not None else ""))
+            vals = (c["claim"], c.get("paper", ""), c.get("source", ""), c.get("ours", ""), seeds)
+            where = link(r.chapter, claims_anchor(r.chapter, c.get("section", "")), c.get("section") or "ledger")
+            html.append("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in vals)
+                        + f"<td>{MARKS.get(c['status'], escape(str(c['status'])))}</td>"
+                        + f"<td>{escape(c.get('note', ''))}</td><td>{where}</td></tr>")
         html.append("</tbody></table>")
+        checks = [c for c in r.rows if c.get("kind") == "consistency"]
+        if checks:
+            html.append("<details><summary>consistency checks (not counted as reproduced)</summary>"
+                        '<table class="claims-table"><thead><tr><th>check</th><th>this book</th><th>status</th>'
+                        "<th>where</th></tr></thead><tbody>")
+            for c in checks:
+                where = link(r.chapter, claims_anchor(r.chapter, c.get("section", "")), c.get("section") or "ledger")
+                html.append(f"<tr><td>{escape(c['claim'])}</td><td>{escape(str(c.get('ours', '')))}</td>"
+                            f"<td>{MARKS.get(c['status'], escape(str(c['status'])))}</td><td>{where}</td></tr>")
+            html.append("</tbody></table></details>")
     return HTML("\n".join(html))
+
+
+def totals(results: list[ChapterResults]) -> dict:
+    """The book's ledger summed over chapters (keys as ``Claims.counts``)."""
+    out: dict = {}
+    for r in results:
+        for k, v in r.counts().items():
+            out[k] = out.get(k, 0) + v
+    return out
 
 
 def claim_chapters() -> list[str]:

@@ -51,3 +51,18 @@ def shuffle_pixels(x: torch.Tensor, *, generator: torch.Generator | None = None,
     d = x[0].numel()
     perm = torch.randperm(d, generator=generator) if perm is None else perm
     return x.flatten(1)[:, perm].reshape(x.shape), perm
+
+
+def balanced_halves(labels: torch.Tensor, *, generator: torch.Generator | None = None):
+    """Indices of two disjoint halves A, B of a labelled set with the same number of each class in both
+    (paper 1 Fig. 2: networks trained on non-overlapping sets). Each half is in random order, so its
+    first ``n`` indices are a random subset; a class with an odd count leaves one image out."""
+    a, b = [], []
+    for c in torch.unique(labels):
+        idx = torch.nonzero(labels == c).flatten()
+        idx = idx[torch.randperm(len(idx), generator=generator)]
+        h = len(idx) // 2
+        a.append(idx[:h])
+        b.append(idx[h:2 * h])
+    a, b = torch.cat(a), torch.cat(b)
+    return a[torch.randperm(len(a), generator=generator)], b[torch.randperm(len(b), generator=generator)]
