@@ -64,7 +64,7 @@ build-check: $(STAMP)
 	rm -rf _build/check && mkdir -p _build/check
 	sed -e 's/execute_notebooks: force/execute_notebooks: "off"/' \
 	    -e 's/suppress_warnings: \["mystnb.unknown_mime_type"\]/suppress_warnings: ["mystnb.unknown_mime_type", "mystnb.glue", "mystnb.glue_ref"]/' \
-	    -e 's|book_html: _ext|book_html: $(CURDIR)/_ext|' \
+	    -e 's|\(book_html\|ipc_kernels\): _ext|\1: $(CURDIR)/_ext|' \
 	    _config.yml > _build/check/_config.yml
 	grep -q '"mystnb.glue"' _build/check/_config.yml  # without execution glued values do not exist
 	$(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/check --config _build/check/_config.yml

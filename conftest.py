@@ -6,11 +6,17 @@ only the chapters listed in ``_toc.yml`` (a chapter in progress stays out of the
 import re
 from pathlib import Path
 
+import sys
+
 import jupytext
 import nbval.plugin as nbval_plugin
 from nbval.plugin import IPyNbFile
 
 ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT / "_ext"))
+import ipc_kernels  # noqa: E402
+
+ipc_kernels.install()      # nbval's kernels on private Unix sockets (race-free start-up; see _ext/ipc_kernels.py)
 
 
 def toc_chapters() -> set[Path]:

@@ -1,0 +1,41 @@
+"""gendiff.executors: one map over the local pool, submitit and Ray; clear errors for unknown or missing engines."""
+import importlib.util
+import os
+
+import pytest
+
+from gendiff import executors
+
+
+square = executors.probe        # importable by the engines' worker processes (a test module is not)
+
+
+def test_local_in_process_and_pool_keep_order():
+    assert [v for v, _ in executors.map_jobs(square, [3, 1, 2], workers=1, executor="local")] == [9, 1, 4]
+    out = executors.map_jobs(square, [3, 1, 2, 5], workers=2, executor="local")
+    assert [v for v, _ in out] == [9, 1, 4, 25] and os.getpid() not in {p for _, p in out}
+
+
+def test_unknown_executor_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("BOOK_EXECUTOR", "dask")
+    with pytest.raises(ValueError, match="BOOK_EXECUTOR='dask' is not one of local, submitit, ray"):
+        executors.map_jobs(square, [1])
+    with pytest.raises(ValueError, match="workers"):
+        executors.map_jobs(square, [1], workers=0, executor="local")
+
+
+@pytest.mark.parametrize("name, extra", [("submitit", "slurm"), ("ray", "ray")])
+def test_missing_engine_names_the_extra(monkeypatch, name, extra):
+    import sys
+    monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(ImportError, match=rf'pip install -e "\.\[{extra}\]"'):
+        executors.map_jobs(square, [1], executor=name)
+
+
+@pytest.mark.parametrize("name", ["submitit", "ray"])
+def test_engine_runs_the_map(tmp_path, monkeypatch, name):
+    if importlib.util.find_spec(name) is None:
+        pytest.skip(f"{name} is not installed (optional extra: pip install -e \".[{executors.EXTRAS[name]}]\")")
+    monkeypatch.setenv("BOOK_SUBMITIT_FOLDER", str(tmp_path))
+    out = executors.map_jobs(square, [3, 1, 2], workers=2, executor=name)
+    assert [v for v, _ in out] == [9, 1, 4]
