@@ -1,0 +1,56 @@
+"""gendiff.predictors: each theory's denoiser against a brute-force or closed-form reference."""
+import math
+
+import torch
+
+from gendiff import predictors
+
+
+def test_one_full_rank_component_is_the_gaussian_denoiser():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 1, 2, 3, generator=g) @ torch.randn(3, 3, generator=g) + 0.3
+    y = x[:5] + 0.5 * torch.randn(5, 1, 2, 3, generator=g)
+    m = predictors.LowRankMixture(x, k=1, d=6)
+    assert torch.allclose(m(y, 0.5), predictors.gaussian(x)(y, 0.5), atol=1e-5)
+
+
+def test_k_subspaces_separates_two_planes_and_denoises_like_the_exact_mixture():
+    g = torch.Generator().manual_seed(1)
+    U = torch.linalg.qr(torch.randn(16, 4, generator=g))[0]
+    x = torch.cat([torch.randn(300, 2, generator=g) @ U[:, :2].T, torch.randn(300, 2, generator=g) @ U[:, 2:].T])
+    m = predictors.LowRankMixture(x.reshape(-1, 1, 4, 4), k=2, d=2, seed=0)
+    assert sorted(m.dims) == [2, 2]
+    assert {int(m.labels[:300].float().mean().round()), int(m.labels[300:].float().mean().round())} == {0, 1}
+    y = x[:4].reshape(-1, 1, 4, 4) + 0.05 * torch.randn(4, 1, 4, 4, generator=g)
+    # exact MoLRG denoiser at low noise: projection onto the right plane (shrinkage 1/(1+σ²))
+    proj = (y.flatten(1) @ U[:, :2]) @ U[:, :2].T / (1 + 0.05 ** 2)
+    assert (m(y, 0.05).flatten(1) - proj).norm() / proj.norm() < 0.1
+
+
+def test_local_patch_machine_matches_brute_force():
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(3, 1, 5, 5, generator=g)
+    y = x[:2] + 0.3 * torch.randn(2, 1, 5, 5, generator=g)
+    m = predictors.LocalPatchMachine(x, patch=3, chunk=7)
+    P = torch.nn.functional.unfold(x.double(), 3, padding=1).transpose(1, 2).reshape(-1, 9)
+    Q = torch.nn.functional.unfold(y.double(), 3, padding=1).transpose(1, 2)       # (2, 25, 9)
+    w = torch.softmax(-((Q[:, :, None] - P[None, None]) ** 2).sum(-1) / (2 * 0.3 ** 2), -1)
+    ref = (w @ P[:, 4]).reshape(2, 1, 5, 5)
+    assert torch.allclose(m(y, 0.3).double(), ref, atol=1e-10)
+    assert torch.allclose(m(x[:1], 1e-3), x[:1], atol=1e-6)          # a training image is a fixed point
+
+
+def test_dct_shrinkage_limits():
+    x = torch.rand(50, 1, 4, 4, generator=torch.Generator().manual_seed(3))
+    d = predictors.dct_shrinkage(x)
+    y = torch.rand(2, 1, 4, 4)
+    assert torch.allclose(d(y, 1e-6), y, atol=1e-5)
+    assert torch.allclose(d(y, 1e6), x.mean(0, keepdim=True).expand_as(y), atol=1e-5)
+
+
+def test_r2():
+    b = torch.rand(3, 1, 4, 4)
+    assert torch.allclose(predictors.r2(b, b), torch.ones(3, dtype=torch.float64))
+    flat = b.flatten(1).mean(1).reshape(3, 1, 1, 1).expand_as(b)
+    assert torch.allclose(predictors.r2(flat, b), torch.zeros(3, dtype=torch.float64), atol=1e-12)
+    assert not math.isnan(float(predictors.r2(b, torch.zeros_like(b)).sum()))
