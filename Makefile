@@ -10,11 +10,13 @@ CHROMIUM     ?= /usr/bin/chromium
 CHROMEDRIVER ?= /usr/bin/chromedriver
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TIMES := _build/stage-times.txt
+# the chapters as nbval executed them (conftest.py stores them; `make test`'s book build reads them)
+EXECUTED := _build/.jupyter_cache
 # $(call stage,name,command): run a stage of `make test`, print and record its wall time, keep its exit code
 stage = s=$$(date +%s); $(2); rc=$$?; t=$$(( $$(date +%s) - s )); mkdir -p _build; \
         echo "== stage $(1): $${t} s (exit $${rc})" | tee -a $(TIMES); exit $${rc}
 
-.PHONY: book test install unit chapters build-check browser browser-deps clean
+.PHONY: book book-from-tests test install unit chapters build-check browser browser-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,14 +32,29 @@ install: $(STAMP)
 book: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/jupyter-book build . --all -W -n --keep-going --config _config.yml
 
+## The book from the executions nbval just checked (`make test`): pages are read from $(EXECUTED), where
+## conftest.py stored each chapter whose cells all passed; a chapter missing there is executed as usual.
+book-from-tests: $(STAMP)
+	mkdir -p _build/from-tests
+	sed -e 's|execute_notebooks: force.*|execute_notebooks: cache\n  cache: $(CURDIR)/$(EXECUTED)|' \
+	    -e 's|\(book_html\|ipc_kernels\): _ext|\1: $(CURDIR)/_ext|' \
+	    _config.yml > _build/from-tests/_config.yml
+	grep -q 'execute_notebooks: cache' _build/from-tests/_config.yml
+	set -o pipefail; TQDM_DISABLE=1 $(BIN)/jupyter-book build . --all -W -n --keep-going \
+	  --config _build/from-tests/_config.yml 2>&1 | tee _build/from-tests/build.log
+	@echo "pages read from nbval's executions: $$(grep -c 'Using cached notebook' _build/from-tests/build.log);" \
+	      "chapters executed again: $$(grep -c 'Executing notebook' _build/from-tests/build.log)"
+
 ## Everything, in order: a build without execution (markup check, seconds); unit tests and every chapter of
-## _toc.yml under nbval (trains and caches the models); the executed book build (reuses the cached models);
+## _toc.yml under nbval (trains and caches the models, keeps each executed chapter); the book built from those
+## executions (nothing runs twice);
 ## headless Chromium reading every page of the built book. Stage times go to _build/stage-times.txt.
 test: $(STAMP) browser-deps
 	@rm -f $(TIMES)
 	@$(call stage,markup-check,$(MAKE) --no-print-directory build-check)
-	@$(call stage,unit+chapters,TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1800 --durations=15 -v)
-	@$(call stage,book-build,$(MAKE) --no-print-directory book)
+	@rm -rf $(EXECUTED)
+	@$(call stage,unit+chapters,BOOK_EXECUTED_CACHE=$(CURDIR)/$(EXECUTED) TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1800 --durations=15 -v)
+	@$(call stage,book-build,$(MAKE) --no-print-directory book-from-tests)
 	@$(call stage,browser,$(MAKE) --no-print-directory browser)
 	@cat $(TIMES)
 

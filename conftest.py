@@ -3,12 +3,13 @@
 nbval only collects ``.ipynb`` files; this hook reads ``chapters/*.md`` through jupytext instead, and
 only the chapters listed in ``_toc.yml`` (a chapter in progress stays out of the book and the tests).
 """
+import os
 import re
+import sys
 from pathlib import Path
 
-import sys
-
 import jupytext
+import pytest
 import nbval.plugin as nbval_plugin
 from nbval.plugin import IPyNbFile
 
@@ -58,3 +59,54 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("time per chapter")
         for path, sec in _CHAPTER_SECONDS.items():
             terminalreporter.write_line(f"{sec:7.1f} s  {path}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Executed once: with BOOK_EXECUTED_CACHE=<folder>, every chapter whose cells all passed under nbval is stored,
+# with nbval's outputs, in a jupyter-cache at <folder>; `make test`'s book build reads that cache
+# (execute_notebooks: cache), so the built pages are exactly the executions nbval checked, and no chapter
+# runs twice. The notebook is made by MyST-NB's own reader, so its hash is the one the book build looks up.
+# ---------------------------------------------------------------------------------------------------------
+_EXECUTED: dict[str, dict] = {}
+
+
+def _record(item, rep) -> None:
+    rec = _EXECUTED.setdefault(str(item.parent.path), {"outputs": [], "failed": False})
+    if rep.failed:
+        rec["failed"] = True
+    elif rep.when == "call":
+        rec["outputs"].append(list(getattr(item, "test_outputs", None) or []))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    if isinstance(getattr(item, "parent", None), JupytextNbFile):
+        _record(item, outcome.get_result())
+
+
+def executed_notebook(path: Path, outputs: list[list]):
+    """The chapter as MyST-NB reads it, its code cells filled with ``outputs`` (None if the counts differ)."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    nb = read_myst_markdown_notebook(path.read_text(), path=path)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if len(code) != len(outputs):
+        return None
+    for cell, outs in zip(code, outputs):
+        cell.outputs = outs
+    return nb
+
+
+def pytest_sessionfinish(session, exitstatus):
+    folder = os.environ.get("BOOK_EXECUTED_CACHE")
+    if not folder or not _EXECUTED:
+        return
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    cache = get_cache(folder)
+    for path, rec in _EXECUTED.items():
+        nb = None if rec["failed"] else executed_notebook(Path(path), rec["outputs"])
+        if nb is not None:
+            cache.cache_notebook_bundle(CacheBundleIn(nb, path), check_validity=False, overwrite=True)

@@ -34,7 +34,6 @@ def test_fresh_results_are_read(tmp_path):
 @pytest.mark.parametrize("edit", ["chapter", "lib", "config"])
 def test_results_go_stale_when_chapter_lib_or_config_changes(tmp_path, monkeypatch, edit):
     """A saved ledger belongs to the chapter, every file of lib/gendiff (configs included) and the profile."""
-    from gendiff import claims
     _save(tmp_path)
     target = {"chapter": book.CHAPTERS_DIR / f"{CH}.md", "lib": runtime.REPO_ROOT / "lib/gendiff/plots.py",
               "config": runtime.REPO_ROOT / "lib/gendiff/configs/ch00.py"}[edit]
