@@ -1,6 +1,8 @@
 """gendiff.predictors: each theory's denoiser against a brute-force or closed-form reference."""
 import math
 
+import numpy as np
+
 import torch
 
 from gendiff import predictors
@@ -54,3 +56,18 @@ def test_r2():
     flat = b.flatten(1).mean(1).reshape(3, 1, 1, 1).expand_as(b)
     assert torch.allclose(predictors.r2(flat, b), torch.zeros(3, dtype=torch.float64), atol=1e-12)
     assert not math.isnan(float(predictors.r2(b, torch.zeros_like(b)).sum()))
+
+
+def test_explained_and_sample_agreement_on_a_known_network():
+    from gendiff import synthesis
+    x = torch.rand(40, 1, 4, 4, generator=torch.Generator().manual_seed(4))
+    G = predictors.gaussian(x)
+    net = lambda y, s: G(y, s if s is not None else 0.1)           # noqa: E731 (the "network" is D_G itself)
+    res = synthesis.explained(net, {"gauss": G, "dct": predictors.dct_shrinkage(x)}, x[:6], [0.1, 0.5])
+    assert np.allclose(res["r2"]["gauss"], 1) and res["r2"]["dct"].shape == (2, 6)
+    assert set(res["mse"]) == {"network", "gauss", "dct"}
+    samples, cos = synthesis.sample_agreement(net, {"gauss": G}, 3, (1, 4, 4), mean=x.mean(0), max_steps=200,
+                                              sigma_final=0.12)
+    assert samples["gauss"].shape == (3, 1, 4, 4) and cos["gauss"].shape == (3,)
+    fig = synthesis.plot_heatmaps({10: res["r2"], 40: res["r2"]}, [0.1, 0.5])
+    assert len(fig.axes) >= 2
