@@ -126,4 +126,4 @@ def test_offline_mathjax_bundle_is_installed():
 
 def test_claim_chapters_exclude_the_claims_page():
     chs = book.claim_chapters()
-    assert CH in chs and "05-claims" not in chs and set(chs) < set(book.toc_chapters())
+    assert CH in chs and "06-claims" not in chs and set(chs) < set(book.toc_chapters())

@@ -161,7 +161,7 @@ def test_page_renders(page, server, browser):
 def test_claims_page_lists_every_chapter(server, browser):
     from gendiff.book import claim_chapters
     chapters = claim_chapters()
-    load(browser, f"{server}/chapters/05-claims.html")
+    load(browser, f"{server}/chapters/06-claims.html")
     links = set(browser.execute_script(
         "return Array.from(document.querySelectorAll('table.claims-summary a')).map(a => a.getAttribute('href'))"))
     missing = [c for c in chapters if f"{c}.html" not in links]
