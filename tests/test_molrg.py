@@ -183,6 +183,23 @@ def test_gl_score_molrg_needs_two_training_points():
 
 
 def test_default_dae_recipe_is_the_chapters():
-    """The defaults are the low-noise recipe Chapter 4 trains with (σ up to 1 does not converge)."""
+    """The defaults are the low-noise recipe Chapter 4 trains with (§3 compares it with the sampler's σ range)."""
     c = M.DAETrainConfig()
     assert (c.sigma_min, c.sigma_max, c.lr) == (0.02, 0.2, 0.05)
+
+
+def test_curve_gap_zero_for_identical_curves_and_positive_for_shifted_ones():
+    same = {2: ([1, 8, 64], [0.0, 0.5, 1.0]), 4: ([1, 8, 64], [0.0, 0.5, 1.0])}
+    assert M.curve_gap(same) == 0.0
+    shifted = {2: ([2, 16, 128], [0.0, 0.5, 1.0]), 4: ([4, 32, 256], [0.0, 0.5, 1.0])}
+    assert M.curve_gap(shifted) > 0.1
+    assert math.isnan(M.curve_gap({2: ([1, 2], [0, 1]), 4: ([8, 16], [0, 1])}))   # no overlap
+
+
+def test_ch04_config_seeds_and_paper_sigma_data():
+    """Trained §4 claims rest on ≥ 3 seeds; the digits claim uses the paper's EDM σ_data = 0.5."""
+    from gendiff.configs.ch04 import PROFILES
+    for cfg in PROFILES.values():
+        assert cfg.jac_seeds >= 3
+        assert cfg.digits_sigma_data[0] == 0.5
+        assert cfg.dae_wide.sigma_max > 10 * cfg.dae.sigma_max

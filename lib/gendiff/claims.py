@@ -211,7 +211,7 @@ class Claims:
 
     def not_reproduced(self, claim: str, *, paper: str, ours, reached: bool, why: str, source: str,
                        seeds: int, section: str = "", rule: str = "", spread: float | None = None,
-                       margin: float | None = None) -> None:
+                       margin: float | None = None, over: str = "") -> None:
         """Record a paper claim that this profile is *known* not to show, with the measured value and ``why``.
 
         Not an assertion: "⚠ not at this scale" while ``reached`` is false; if a run does reach it, the row is
@@ -219,9 +219,9 @@ class Claims:
         """
         if reached:
             return self.check(claim, paper=paper, ours=ours, ok=True, source=source, seeds=seeds,
-                              section=section, rule=rule, spread=spread, margin=margin)
+                              section=section, rule=rule, spread=spread, margin=margin, over=over)
         self._validate(paper, source, seeds)
-        shown = _fmt(_plain(ours)) + (f" ({rule})" if rule else "")
+        shown = _fmt(_plain(ours)) + (f" ({rule})" if rule else "") + (f"; {over}" if over else "")
         self._add(Claim(claim, paper, shown, False, section, _plain(ours), "not at this scale", "paper", source,
                         seeds, spread, margin, why))
         print(f"not reproduced at profile {runtime.profile()!r}: {claim}: measured {shown}. {why}")

@@ -26,6 +26,8 @@ class Ch4Config:
     dae2_N: tuple[int, ...]                 # N_k values of the trained K = 2 sweep
     dae2_trials: int
     dae2: DAETrainConfig                    # K = 2 (with restarts)
+    dae_wide_d: tuple[int, ...]             # d values of the K = 1 sweep trained over the sampler's whole σ range
+    dae_wide: DAETrainConfig                # that recipe: σ log-uniform on [0.002, 80] (EDM's range)
     noisy_d: int
     noisy_eta: float
     noisy_N: tuple[int, ...]
@@ -34,12 +36,13 @@ class Ch4Config:
     jac_K: int                              # paper (inferred): n = 48, K = 2, d = 6
     jac_d: int
     jac_points: int
+    jac_seeds: int                          # training seeds of the §4 low-rank DAE and MLP (spread measured)
     jac_sigmas: tuple[float, ...]           # σ = 1/SNR
     mlp_width: int
     mlp_steps: int                          # MoLRG MLP training steps
     mlp_Nk_per_d: int                       # training samples per component, as a multiple of d
     digits_steps: int
-    digits_sigma_data: tuple[float, ...]    # EDM σ_data of the digits MLP: the data's std, and a small one
+    digits_sigma_data: tuple[float, float]  # EDM σ_data of the digits MLPs: the paper's 0.5 (claim), a small one
     # §5 generalization vs N_k/d
     gl_n: int
     gl_d: tuple[int, ...]
@@ -66,9 +69,11 @@ PROFILES = {
         dae2_d=4, dae2_N=(2, 3, 4, 6, 8), dae2_trials=10,
         dae2=DAETrainConfig(steps=400, lr=0.05, draws=4, sigma_min=0.02, sigma_max=0.2, lr_final=0.003,
                             restarts=16),
+        dae_wide_d=(4, 8),
+        dae_wide=DAETrainConfig(steps=400, lr=0.05, draws=8, sigma_min=0.002, sigma_max=80.0, lr_final=0.003),
         noisy_d=4, noisy_eta=0.1, noisy_N=(8, 16, 32, 64, 128, 256, 512, 1024), noisy_trials=20,
-        jac_K=2, jac_d=6, jac_points=20, jac_sigmas=_SIGMAS,
-        mlp_width=256, mlp_steps=3000, mlp_Nk_per_d=64, digits_steps=2000, digits_sigma_data=(0.0, 0.1),
+        jac_K=2, jac_d=6, jac_points=20, jac_seeds=3, jac_sigmas=_SIGMAS,
+        mlp_width=256, mlp_steps=3000, mlp_Nk_per_d=64, digits_steps=2000, digits_sigma_data=(0.5, 0.1),
         gl_n=16, gl_d=(2, 4), gl_ratios=(1, 8, 64), gl_steps=3000, gl_width=256, gl_samples=200,
         edit_d=5, edit_sigmas=(0.3, 1.0), edit_points=20,
     ),
@@ -81,9 +86,11 @@ PROFILES = {
         dae2_d=6, dae2_N=(2, 4, 5, 6, 7, 8, 9, 12, 18), dae2_trials=32,
         dae2=DAETrainConfig(steps=2000, lr=0.05, draws=8, sigma_min=0.02, sigma_max=0.2, lr_final=0.003,
                             restarts=32),
+        dae_wide_d=(4, 8, 12),
+        dae_wide=DAETrainConfig(steps=2000, lr=0.05, draws=16, sigma_min=0.002, sigma_max=80.0, lr_final=0.003),
         noisy_d=6, noisy_eta=0.1, noisy_N=(12, 24, 48, 96, 192, 384, 768, 1536, 3072), noisy_trials=100,
-        jac_K=2, jac_d=6, jac_points=100, jac_sigmas=_SIGMAS,
-        mlp_width=1024, mlp_steps=20_000, mlp_Nk_per_d=64, digits_steps=20_000, digits_sigma_data=(0.0, 0.1),
+        jac_K=2, jac_d=6, jac_points=100, jac_seeds=3, jac_sigmas=_SIGMAS,
+        mlp_width=1024, mlp_steps=20_000, mlp_Nk_per_d=64, digits_steps=20_000, digits_sigma_data=(0.5, 0.1),
         gl_n=48, gl_d=(3, 5, 7), gl_ratios=(1, 2, 4, 8, 16, 32, 64, 128), gl_steps=8000, gl_width=1024,
         gl_samples=1000,
         edit_d=5, edit_sigmas=(0.3, 0.6, 1.0), edit_points=100,

@@ -1,0 +1,105 @@
+"""MoLRG and trained networks: Jacobian rank and editing directions, the EDM MLP denoiser, the GL score.
+
+Chapter 4 §4–6. Re-exported by :mod:`gendiff.molrg`.
+"""
+from __future__ import annotations
+
+import itertools
+
+import torch
+
+from . import jacobian as _jacobian
+from . import models as _models
+from .molrg_exact import off_subspace_ratio
+
+
+# ----------------------------------------------------------------------------------------------------
+# Jacobians: numerical rank and editing directions
+# ----------------------------------------------------------------------------------------------------
+
+
+def numerical_rank(s: torch.Tensor, energy: float = 0.99) -> torch.Tensor:
+    """Smallest r with √(Σ_{i≤r} s_i²) > energy·‖s‖₂ (official ``jacobian.py``); s (..., m) descending."""
+    c = torch.sqrt(torch.cumsum(s.pow(2), -1))
+    return (c <= energy * c[..., -1:]).sum(-1) + 1
+
+
+def jacobians(D, y: torch.Tensor, sigma) -> torch.Tensor:
+    """J_i = ∂D(y_i, σ)/∂y_i for every row of y ``(B, n)``: :func:`gendiff.jacobian.jacobian` (vmap ∘ jacrev)."""
+    return _jacobian.jacobian(D, y, sigma, chunk=None)
+
+
+def rank_vs_sigma(D, x0: torch.Tensor, sigmas, *, generator: torch.Generator, energy: float = 0.99,
+                  dtype=None) -> torch.Tensor:
+    """Mean numerical rank of the denoiser Jacobian at y = x0 + σε, for each σ; ``(len(sigmas),)``."""
+    out = []
+    for s in sigmas:
+        y = x0 + s * torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
+        if dtype is not None:
+            y = y.to(dtype)
+        J = jacobians(D, y, float(s)).detach().double()
+        out.append(numerical_rank(torch.linalg.svdvals(J), energy).double().mean())
+    return torch.stack(out)
+
+
+def editing_directions(D, y: torch.Tensor, sigma: float, k: int = 3):
+    """Top-k right singular vectors v_i of J = ∂D(y, σ)/∂y at one point y ``(n,)`` and their values s_i.
+
+    Moving y along v_i changes the denoised output the most (LOCO-Edit's pull-back directions; exact SVD
+    here instead of their subspace iteration, as n is small). Returns (J, s (n,), V (n, k)).
+    """
+    J = jacobians(D, y.unsqueeze(0), sigma)[0].double()
+    _, s, Vh = torch.linalg.svd(J)
+    return J, s, Vh[:k].T
+
+
+# ----------------------------------------------------------------------------------------------------
+# a small trained network: an EDM-preconditioned MLP denoiser
+# ----------------------------------------------------------------------------------------------------
+
+
+def MLPDenoiser(n: int, width: int = 256, depth: int = 3, sigma_data: float = 0.5):
+    """Our stand-in for the paper's U-Net on vectors (n = 48 MoLRG or 64-pixel digits): the EDM-preconditioned
+    MLP :func:`gendiff.models.mlp_denoiser`, D(y, σ) = c_skip y + c_out F(c_in y, ¼ ln σ) (Karras et al. 2022)."""
+    return _models.mlp_denoiser(n, width, depth, sigma_data)
+
+
+# ----------------------------------------------------------------------------------------------------
+# generalization score on MoLRG and the collapse of GL curves
+# ----------------------------------------------------------------------------------------------------
+
+
+def gl_score_molrg(samples: torch.Tensor, train: torch.Tensor, U: torch.Tensor, *, mem_ratio: float = 1 / 3,
+                   off_tol: float = 0.2) -> dict:
+    """Our stand-in for the paper's MoLRG GL score (its eq. 48/49 could not be retrieved).
+
+    A sample x̂ is *memorised* if ‖x̂ − NN₁‖ < ``mem_ratio``·‖x̂ − NN₂‖ (nearest and second-nearest training
+    points) and *on-manifold* if min_k ‖(I − U_kU_kᵀ)x̂‖/‖x̂‖ < ``off_tol``. GL = fraction of samples that are
+    on-manifold and not memorised. Returns GL and the two fractions. Needs at least two training points.
+    """
+    if train.shape[0] < 2:
+        raise ValueError(f"the memorisation test compares the two nearest training points; train holds {train.shape[0]}")
+    dist = torch.cdist(samples.double(), train.double())
+    two = dist.topk(2, largest=False).values
+    mem = two[:, 0] < mem_ratio * two[:, 1]
+    on = off_subspace_ratio(U.double(), samples.double()) < off_tol
+    return {"gl": float((on & ~mem).double().mean()), "memorized": float(mem.double().mean()),
+            "on_manifold": float(on.double().mean())}
+
+
+def curve_gap(curves: dict) -> float:
+    """Mean distance between score curves, to test a collapse: ``curves`` maps a label (e.g. d) to ``(x, y)``
+    with x > 0 increasing. For every pair of curves, |y₁ − y₂| is averaged over a uniform grid of log x on the
+    overlap of their x ranges (linear interpolation in log x); the result is the mean over pairs (NaN if no pair
+    overlaps). Curves that collapse when plotted against x give a small gap."""
+    import numpy as np
+
+    gaps = []
+    for (x1, y1), (x2, y2) in itertools.combinations([(np.log(np.asarray(x, float)), np.asarray(y, float))
+                                                       for x, y in curves.values()], 2):
+        lo, hi = max(x1.min(), x2.min()), min(x1.max(), x2.max())
+        if hi <= lo:
+            continue
+        grid = np.linspace(lo, hi, 50)
+        gaps.append(float(np.abs(np.interp(grid, x1, y1) - np.interp(grid, x2, y2)).mean()))
+    return float(np.mean(gaps)) if gaps else float("nan")
