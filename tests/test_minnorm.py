@@ -138,7 +138,7 @@ def test_alignment_and_span_energy():
 def test_smoke_full():
     from gendiff.configs.ch02 import smoke_full
     out = smoke_full()
-    assert set(out) == {"1d", "tri", "digits", "gen"}
+    assert set(out) == {"1d", "tri", "digits", "gen", "gen_trained"}
 
 
 def test_ray_cost_is_sum_of_1d_costs():
@@ -224,3 +224,51 @@ def test_ch02_config_requires_the_checked_sigmas():
         replace(PROFILES["ci"], gen_sigmas=(0.001, 0.01, 0.1))
     with pytest.raises(ValueError, match="> 0"):
         replace(PROFILES["ci"], gen_sigmas=(0.0, 0.003, 0.01, 0.1))
+
+
+def test_trained_generalization_shapes_and_errors():
+    from gendiff.minnorm_gen import trained_generalization
+    cfg = mm.MinNormTrainConfig(K=8, M=4, steps=30, endpoints=True, init_bias="data")
+    out = trained_generalization((0.003, 0.01), cfg, n_sets=2, n_points=5, n_test=50, cache=False)
+    for k in ("trained", "closed", "emmse", "ratio_trained", "ratio_closed", "path_cost"):
+        assert out[k].shape == (2, 2) and np.all(np.isfinite(out[k]))
+    np.testing.assert_allclose(out["ratio_closed"], out["emmse"] / out["closed"])
+    np.testing.assert_allclose(out["ratio_trained"], out["emmse"] / out["trained"])
+    assert np.all(out["closed"] < out["emmse"])      # h* beats eMMSE at these σ on every set (closed form)
+    with pytest.raises(ValueError, match="σ"):
+        trained_generalization((0.0,), cfg, n_sets=1, cache=False)
+    with pytest.raises(ValueError, match="n_sets"):
+        trained_generalization((0.01,), cfg, n_sets=0, cache=False)
+
+
+def test_ch02_config_requires_the_trained_sigmas():
+    from dataclasses import replace
+
+    from gendiff.configs.ch02 import PROFILES
+    with pytest.raises(ValueError, match="gen_train_sigmas"):
+        replace(PROFILES["ci"], gen_train_sigmas=(0.01, 0.1))
+
+
+def test_min_cost_with_residual_is_R_at_zero_and_a_lower_bound():
+    assert mm.min_cost_with_residual_1d(X1, RHO, 0.0) == pytest.approx(mm.repr_cost_1d(X1, RHO), rel=1e-12)
+    knots = np.stack([X1 - RHO, X1 + RHO], 1).ravel()
+    rng = np.random.default_rng(3)
+    for r in (1e-3, 1e-2, 0.05):
+        bound = mm.min_cost_with_residual_1d(X1, RHO, r)
+        assert bound < mm.repr_cost_1d(X1, RHO)
+        for _ in range(200):        # any values within r of the targets cost at least the bound
+            v = np.repeat(X1, 2) + rng.uniform(-r, r, knots.size)
+            assert mm.secant_cost_1d(knots, v) >= bound - 1e-12
+    with pytest.raises(ValueError, match="residual"):
+        mm.min_cost_with_residual_1d(X1, RHO, -1.0)
+
+
+def test_in_span_alignment_projects_and_has_a_random_baseline():
+    D = mm.digits_simplex()
+    dirs = np.vstack([mm.edge_dirs(D), mm.facet_normals(D)])
+    _, U = mm.affine_basis(D)
+    off = np.random.default_rng(0).standard_normal(64)
+    off -= U @ (U.T @ off)                           # a direction orthogonal to the span
+    a, base = mm.in_span_alignment(mm.edge_dirs(D) + 3 * off, D, dirs)
+    np.testing.assert_allclose(a, 1.0)               # the off-span part is removed before the cosine
+    assert 0.5 < base < 1.0
