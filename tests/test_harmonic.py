@@ -304,3 +304,41 @@ def test_calpha_oracle_is_a_wiener_shrinkage_that_follows_the_contour():
     # its leading eigenvectors live on the contour (edge-band ratio well above a random basis's 1)
     r = harmonic.band_energy_ratio(E[:, :, :5], harmonic.edge_band(x))
     assert float(r.mean()) > 2
+
+
+# ---- gendiff.memorization (§1–§2 on digits) ------------------------------------------------------------
+from gendiff import memorization  # noqa: E402
+
+
+def test_crossing_interpolates_in_log_n_and_reports_none_as_inf():
+    assert memorization.crossing([1, 10, 100], [2.0, 1.0, -1.0]) == pytest.approx(10 ** 1.5)
+    assert memorization.crossing([1, 10], [-1.0, 2.0]) == 1.0           # already crossed at the smallest N
+    assert memorization.crossing([1, 10], [1.0, 2.0]) == math.inf       # beyond the sweep
+    with pytest.raises(ValueError, match="finite"):
+        memorization.crossing([1, 10], [1.0, float("nan")])
+
+
+def test_train_test_gap_of_a_denoiser_that_returns_its_training_image():
+    x = data.calpha_images(33, 16, 2.0, generator=runtime.generator(0))
+    train, test = x[:1], x[1:]
+    copy = lambda y, s=None: train.expand_as(y)                         # the empirical denoiser of N = 1
+    r = memorization.train_test_gap(copy, train, test, [0.05, 0.2], seed=1)
+    assert np.all(r.train > 150) and np.all(r.gap > 20)                 # exact on train, poor on test
+    torch.testing.assert_close(torch.tensor(r.test[0]), torch.tensor(r.test[1]))   # flat: σ does not matter
+    same = memorization.train_test_gap(lambda y, s=None: y, x[:16], x[16:32], [0.1], seed=1)
+    assert abs(same.gap[0]) < 0.05 and 0 < same.se[0] < 0.5           # identity: same noise draws, same PSNR
+
+
+def test_paired_stats_drops_non_finite_samples():
+    x = data.calpha_images(8, 16, 2.0, generator=runtime.generator(3))
+
+    class Bad(torch.nn.Module):                                          # NaN on the first sample only
+        def forward(self, y, s=None):
+            out = 0.5 * y + 0.25
+            out[0] = float("nan")
+            return out
+
+    good = lambda y, s=None: 0.5 * y + 0.25
+    p = memorization.paired_stats(Bad(), good, x[:4], x[4:], 5, seed=0, sigma_final=0.3)
+    assert p.n_bad == 1 and not bool(p.ok[0]) and len(p.cos_ab) == 4
+    assert np.isfinite(p.med_ab) and np.isfinite(p.med_near)

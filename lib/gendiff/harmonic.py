@@ -10,7 +10,8 @@ and asks three questions of it, each answered by a helper here:
 
 * **Memorization → generalization** (§2, Figs. 1–2): train/test PSNR curves on the *same* noise
   (:func:`train_test_curves`), and samples of two models trained on disjoint sets from the *same* seed
-  (:func:`paired_samples`, :func:`similarity_stats`).
+  (:func:`paired_samples`, :func:`similarity_stats`); defined in :mod:`gendiff.memorization` with the
+  gap's standard error, divergence detection and the crossing N, and re-exported here.
 * **The shrinkage basis** (§3, Fig. 3): eigenvalues λ_k(y), eigenvectors e_k(y) and the clean image's
   coefficients ⟨x, e_k⟩ at a noisy image (:func:`shrinkage_analysis`); the effective dimension
   tr J = Σ_k λ_k as a function of σ (:func:`effective_dim_curve`); where eigenvectors live: their share
@@ -21,8 +22,8 @@ and asks three questions of it, each answered by a helper here:
   (:func:`optimal_calpha_slope`), the manifold-optimal PSNR line (:func:`manifold_optimal_psnr`), and how
   well the leading eigenvectors span a known tangent space (:func:`tangent_overlap`).
 
-Plot helpers (:func:`plot_spectrum`, :func:`plot_eigvecs`, :func:`plot_shrinkage`) follow the book's
-convention: ``ax=None`` makes a figure, the figure is returned, nothing calls ``plt.show()``.
+Plot helpers (:func:`plot_spectrum`, :func:`plot_eigvecs`, :func:`plot_shrinkage`, defined in
+:mod:`gendiff.harmonic_plots`) follow the book's convention: ``ax=None`` makes a figure, the figure is returned, nothing calls ``plt.show()``.
 Introduced in chapter 1 (``chapters/01-harmonic-representations.md``).
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import jacobian, metrics, plots, sampling
+from . import jacobian, metrics
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -264,52 +265,6 @@ def effective_dim_curve(D, x: torch.Tensor, sigmas, *, generator: torch.Generato
     return np.array(out)
 
 
-# ----------------------------------------------------------------------------------------------------
-# memorization vs generalization (paper §2, Figs. 1–2)
-# ----------------------------------------------------------------------------------------------------
-def train_test_curves(D, train: torch.Tensor, test: torch.Tensor, sigmas, *, seed: int = 0,
-                      n_eval: int | None = None):
-    """Output PSNR (dB) of ``D`` on training and on held-out images at each σ (paper Fig. 1).
-
-    Both sets are noised from generators of the same seed. ``n_eval`` caps the images used from each set
-    (the first ``n_eval``). Returns ``(train_psnr, test_psnr)`` arrays of len(sigmas).
-    """
-    from . import runtime
-
-    if n_eval is not None:
-        train, test = train[:n_eval], test[:n_eval]
-    tr = metrics.psnr_curve(D, train, sigmas, generator=runtime.generator(seed))
-    te = metrics.psnr_curve(D, test, sigmas, generator=runtime.generator(seed))
-    return tr, te
-
-
-def paired_samples(D_a, D_b, n: int, shape: tuple, *, mean_a, mean_b=None, seed: int = 0, **sampler_kw):
-    """Samples of two denoisers from the *same* initial noise and noise stream (paper Fig. 2):
-    :func:`gendiff.sampling.ascent_sample` with one seed for both. ``shape`` = (C, H, W); ``mean_*`` are
-    the training-set mean images (the sampler's starting point). Returns ``(x_a, x_b, steps_a, steps_b)``."""
-    mean_b = mean_a if mean_b is None else mean_b
-    ra = sampling.ascent_sample(D_a, (n,) + tuple(shape), mean=mean_a, seed=seed, **sampler_kw)
-    rb = sampling.ascent_sample(D_b, (n,) + tuple(shape), mean=mean_b, seed=seed, **sampler_kw)
-    return ra.x, rb.x, ra.steps, rb.steps
-
-
-def similarity_stats(x_a: torch.Tensor, x_b: torch.Tensor, train_a: torch.Tensor, train_b: torch.Tensor) -> dict:
-    """Mean-removed cosine similarities of paper Fig. 2: between paired samples (cos(A, B)), and of each
-    sample with its nearest training image of its own model's set (``im_set_corr``, remove_mean=True).
-
-    Returns dict with ``cos_ab`` (n,), ``near_a``/``near_b`` (n,) and ``idx_a``/``idx_b`` (n,).
-    """
-    na, ia = metrics.nearest_train(x_a, train_a)
-    nb, ib = metrics.nearest_train(x_b, train_b)
-    return dict(cos_ab=metrics.cosine(x_a, x_b), near_a=na, near_b=nb, idx_a=ia, idx_b=ib)
-
-
-def mean_gap(D, train: torch.Tensor, test: torch.Tensor, sigmas, *, seed: int = 0) -> float:
-    """Train − test output PSNR (dB) averaged over ``sigmas`` (paper Fig. 15: the generalization gap)."""
-    tr, te = train_test_curves(D, train, test, sigmas, seed=seed)
-    return float(np.mean(tr - te))
-
-
 @dataclass
 class ShuffleControl:
     """The shuffled-pixel control of paper Fig. 21 (see :func:`shuffle_control`)."""
@@ -348,64 +303,7 @@ def shuffle_control(D_plain, D_shuffled, test: torch.Tensor, perm: torch.Tensor,
                           metrics.fit_slope(in_psnr, out_s, *slope_range), lam, vectors)
 
 
-# ----------------------------------------------------------------------------------------------------
-# plots
-# ----------------------------------------------------------------------------------------------------
-def plot_spectrum(lam, coef_x=None, *, ax=None, label: str = "", color=None, sigma: float | None = None):
-    """λ_k (left axis) and, if given, the clean image's |⟨x, e_k⟩| (dots, right axis) against k (Fig. 3)."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = (plt.subplots() if ax is None else (ax.figure, ax))
-    lam = plots._np(lam)
-    k = np.arange(len(lam))
-    ax.plot(k, lam, color=color, lw=1.5, label=f"λ_k {label}".strip())
-    ax.set_xlabel("k (eigenvector index)")
-    ax.set_ylabel("eigenvalue λ_k")
-    ax.axhline(0.5, color="0.6", lw=0.8, ls=":")
-    if coef_x is not None:
-        ax2 = ax.twinx()
-        ax2.plot(k, np.abs(plots._np(coef_x)), ".", ms=2, color=color or "0.3", alpha=0.5)
-        ax2.set_ylabel("|⟨x, e_k⟩|")
-        ax2.set_yscale("log")
-        ax2.grid(False)
-    if sigma is not None:
-        ax.set_title(f"σ = {sigma:g}")
-    return fig
-
-
-def plot_eigvecs(E: torch.Tensor, ks, size: int, *, lam=None, ax=None, title: str | None = None):
-    """Eigenvectors e_k (columns of ``E`` (d, d)) for k in ``ks``, as images on one symmetric scale."""
-    vecs = torch.stack([E[:, k] for k in ks]).reshape(len(ks), 1, size, size)
-    titles = [f"k={k}" + (f"\nλ={float(lam[k]):.2f}" if lam is not None else "") for k in ks]
-    v = plots.symmetric_range(vecs)
-    fig = plots.show_images(vecs, titles=titles, vmin=-v, vmax=v, ax=ax, nrow=1, title=title, cmap="RdBu_r")
-    if ax is not None and title:
-        ax.set_title(title, pad=26)          # above the per-image titles
-    return fig
-
-
-def plot_shrinkage(D, x: torch.Tensor, sigma: float, *, seed: int = 0, n_vec: int = 6):
-    """One noisy image: clean, noisy and denoised images, λ_k with |⟨x, e_k⟩|, and the top ``n_vec``
-    eigenvectors: the static figure behind the chapter's explorer. ``x`` (1, C, H, W)."""
-    import matplotlib.pyplot as plt
-    from . import runtime
-
-    res = shrinkage_analysis(D, x, sigma, generator=runtime.generator(seed))
-    size = x.shape[-1]
-    fig = plt.figure(figsize=(10, 4.2))
-    gs = fig.add_gridspec(2, max(n_vec, 3) + 3)
-    for j, (im, t) in enumerate([(x, "clean x"), (res.y, f"noisy y (σ={sigma:g})"), (res.f, "f(y)")]):
-        a = fig.add_subplot(gs[0, j])
-        a.imshow(plots._np(im)[0, 0], vmin=0, vmax=1, cmap="gray")
-        a.set_title(t, fontsize=8); a.set_xticks([]); a.set_yticks([]); a.grid(False)
-    a = fig.add_subplot(gs[0, 3:])
-    plot_spectrum(res.lam[0], res.coef_x[0], ax=a)
-    a.set_title(f"tr J = {float(res.trace[0]):.1f},  #λ>0.5 = {int(res.n_above()[0])} of {res.lam.shape[1]}")
-    ev = res.E[0][:, :n_vec].T.reshape(n_vec, size, size)
-    v = plots.symmetric_range(ev)
-    for j in range(n_vec):
-        a = fig.add_subplot(gs[1, j])
-        a.imshow(plots._np(ev[j]), vmin=-v, vmax=v, cmap="RdBu_r")
-        a.set_title(f"e_{j}  λ={float(res.lam[0, j]):.2f}", fontsize=8); a.set_xticks([]); a.set_yticks([])
-        a.grid(False)
-    return fig
+# plot helpers live in gendiff.harmonic_plots (kept under ~300 lines per module); re-exported here
+from .harmonic_plots import plot_eigvecs, plot_shrinkage, plot_spectrum  # noqa: E402,F401
+# the memorization helpers of Figs. 1–2 live in gendiff.memorization; re-exported here
+from .memorization import mean_gap, paired_samples, similarity_stats, train_test_curves  # noqa: E402,F401

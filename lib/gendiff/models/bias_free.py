@@ -63,11 +63,20 @@ class _Denoiser(nn.Module):
 
 
 class BiasFreeUNet(_Denoiser):
-    """Bias-free UNet (paper App. A): ``blocks`` encoder levels of ``convs`` 3×3 convs, 2×2 average
-    pooling down, transposed 2×2 convs up, concatenated skips, channels ``width·2^level``.
+    """Bias-free UNet (paper App. A, Table 1), layer by layer as the official ``network.py``:
 
-    Paper: ``width=64, blocks=3, convs=2`` (7.66 M parameters at 80×80 input). The image side must be
-    divisible by ``2**blocks``.
+    * encoder level 0: conv(in → w) + ReLU (no norm), then ``convs − 1`` × [conv + BF norm + ReLU];
+      level i ≥ 1: ``convs`` × [conv + BF norm + ReLU] from ``w·2^(i−1)`` to ``w·2^i`` channels;
+      2×2 average pooling after each level;
+    * middle: ``convs`` × [conv + BF norm + ReLU] to ``w·2^blocks`` channels;
+    * decoder level i ≥ 1: transposed 2×2 conv (stride 2) halving the channels, concatenation with the
+      skip, ``convs`` × [conv + BF norm + ReLU]; the **last** level (i = 0) has only ``convs − 1`` of them,
+      followed by the output conv(w → in) with no norm and no ReLU.
+
+    Every conv is 3×3 and bias-free. Parameter counts at ``width=64, convs=2`` (convs + norm gains):
+    1 block 366,080, 2 blocks 1,825,024, 3 blocks 7,659,264, 4 blocks 30,993,152 (Table 1 of the paper:
+    0.36 M, 1.8 M, 7.6 M, 31 M; its networks use ``blocks=3`` at 80×80). The book's ``ci`` network
+    (``width=16, blocks=2``) has 114,496. The image side must be divisible by ``2**blocks``.
     """
 
     def __init__(self, in_ch: int = 1, width: int = 64, blocks: int = 3, convs: int = 2):
@@ -81,7 +90,8 @@ class BiasFreeUNet(_Denoiser):
         self.mid = _block(ch[blocks - 1], ch[blocks], convs)
         self.up = nn.ModuleList(nn.ConvTranspose2d(ch[i + 1], ch[i], 2, stride=2, bias=False)
                                 for i in reversed(range(blocks)))
-        self.dec = nn.ModuleList(_block(2 * ch[i], ch[i], convs) for i in reversed(range(blocks)))
+        # the last decoder level (i = 0) has one conv fewer: its last conv is the output conv (official code)
+        self.dec = nn.ModuleList(_block(2 * ch[i], ch[i], convs if i else convs - 1) for i in reversed(range(blocks)))
         self.out = nn.Conv2d(ch[0], in_ch, 3, padding=1, bias=False)
 
     def residual(self, y: torch.Tensor) -> torch.Tensor:
