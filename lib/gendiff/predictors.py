@@ -137,32 +137,34 @@ class LocalPatchMachine:
     many blank patches of digit backgrounds become one entry of large weight), so the result is exact.
     """
 
-    def __init__(self, x_train: torch.Tensor, patch: int = 5, *, chunk: int = 65536):
+    def __init__(self, x_train: torch.Tensor, patch: int = 5, *, block: int = 1 << 22):
         if patch < 1 or patch % 2 == 0:
             raise ValueError(f"patch must be odd and ≥ 1, got {patch}")
-        self.patch, self.chunk = patch, chunk
-        P = torch.nn.functional.unfold(x_train.double(), patch, padding=patch // 2)   # (N, C·P², HW)
-        bank = P.transpose(1, 2).reshape(-1, P.shape[1])
-        bank, counts = torch.unique(bank, dim=0, return_counts=True)
-        self.bank, self.log_count = bank, counts.double().log()
-        self.centre = (patch * patch) // 2                        # index of the centre pixel (one channel)
-        self.bank_sq = bank.pow(2).sum(1)
         if x_train.shape[1] != 1:
             raise ValueError("LocalPatchMachine handles one-channel images")
+        self.patch, self.block = patch, block
+        P = torch.nn.functional.unfold(x_train.double(), patch, padding=patch // 2)   # (N, P², HW)
+        bank, counts = torch.unique(P.transpose(1, 2).reshape(-1, P.shape[1]), dim=0, return_counts=True)
+        self.bank, self.log_count = bank.float(), counts.float().log()
+        self.centre = (patch * patch) // 2                        # index of the centre pixel
+        self.bank_sq = self.bank.pow(2).sum(1)
 
+    @torch.no_grad()
     def __call__(self, y: torch.Tensor, sigma) -> torch.Tensor:
+        """Streaming log-sum-exp over the bank in chunks of ``block / (B·H·W)`` patches (float32: the bank of
+        the 2,500-digit training set, ~350k patches, would need gigabytes at once)."""
         B, C, H, W = y.shape
-        s2 = _sig(sigma, B, y.double()).pow(2).reshape(B, 1, 1)
-        Q = torch.nn.functional.unfold(y.double(), self.patch, padding=self.patch // 2).transpose(1, 2)  # (B, HW, P²)
+        s2 = _sig(sigma, B, y.float()).pow(2).reshape(B, 1, 1)
+        Q = torch.nn.functional.unfold(y.float(), self.patch, padding=self.patch // 2).transpose(1, 2)  # (B, HW, P²)
         q_sq = Q.pow(2).sum(2, keepdim=True)
-        m = torch.full((B, H * W, 1), -math.inf, dtype=torch.float64)
-        num = torch.zeros(B, H * W, 1, dtype=torch.float64)
-        den = torch.zeros(B, H * W, 1, dtype=torch.float64)
-        for a in range(0, self.bank.shape[0], self.chunk):
-            bank = self.bank[a:a + self.chunk]
-            d2 = q_sq + self.bank_sq[a:a + self.chunk] - 2 * Q @ bank.T          # (B, HW, M)
-            logit = self.log_count[a:a + self.chunk] - d2 / (2 * s2)
-            m_new = torch.maximum(m, logit.max(2, keepdim=True).values)
+        m = torch.full((B, H * W, 1), -math.inf)
+        num = torch.zeros(B, H * W, 1)
+        den = torch.zeros(B, H * W, 1)
+        step = max(256, self.block // (B * H * W))
+        for a in range(0, self.bank.shape[0], step):
+            bank = self.bank[a:a + step]
+            logit = (2 * Q @ bank.T - q_sq - self.bank_sq[a:a + step]) / (2 * s2) + self.log_count[a:a + step]
+            m_new = torch.maximum(m, logit.amax(2, keepdim=True))
             scale = torch.exp(m - m_new)
             e = torch.exp(logit - m_new)
             num = num * scale + e @ bank[:, self.centre:self.centre + 1]
