@@ -124,12 +124,31 @@ def test_linearity_score_is_deterministic_given_the_generator():
 def test_ci_config_and_data():
     from gendiff.configs.ch03 import PROFILES, load_data
     cfg = PROFILES["ci"]
-    pool, held = load_data(cfg)
-    assert pool.shape == (cfg.n_pool, 1, 8, 8) and held.shape == (cfg.n_heldout, 1, 8, 8)
+    pool, pool2, held = load_data(cfg)
+    side = cfg.image_size
+    assert pool.shape == (cfg.n_pool, 1, side, side) and held.shape == (cfg.n_heldout, 1, side, side)
+    assert pool2.shape == (cfg.halves_n, 1, side, side)
     assert pool.min() >= -1 and pool.max() <= 1
-    assert max(cfg.sizes) <= cfg.n_pool and 2 * cfg.halves_n <= cfg.n_pool
+    assert max(cfg.sizes) <= cfg.n_pool and cfg.halves_n in cfg.sizes and cfg.width_n in cfg.sizes
     d = pool[0].numel()
-    assert cfg.n_small < d and 4 * d <= max(cfg.sizes)      # both sides of the low-noise caveat
+    assert min(cfg.sizes) < d / 4 and max(cfg.sizes) > 4 * d            # both regimes: N ≪ d and N ≫ d
+    assert len(cfg.seeds) >= 3 and len(cfg.widths) >= 3 and cfg.loguniform_frac == 0.0   # the paper's noise law
+    # the three sets are disjoint: no held-out or second-half digit is in the first pool
+    flat = lambda x: {tuple(v) for v in (x.flatten(1) * 255).round().int().tolist()}
+    assert not flat(held) & flat(pool) and not flat(pool2) & flat(held)
+
+
+def test_copy_fraction_and_seed_stats():
+    x = _data(n=50)
+    assert G.copy_fraction(x[:10] + 1e-4, x) == 1.0                     # near-copies
+    mid = (x[:10] + x[10:20]) / 2                                         # between two training points
+    assert G.copy_fraction(mid, x) < 0.5
+    st = G.seed_stats([0.3, 0.1, 0.2])
+    assert st["median"] == pytest.approx(0.2) and st["spread"] == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="finite"):
+        G.seed_stats([0.1, float("nan")])
+    with pytest.raises(ValueError, match="two training"):
+        G.copy_fraction(x[:2], x[:1])
 
 
 def test_smoke_full():

