@@ -33,7 +33,8 @@ import torch
 from . import runtime
 
 #: the cache's own machinery is not part of any key (``runtime.CACHE_VERSION`` covers it)
-_MACHINERY = {str(Path(__file__).resolve()), str(Path(runtime.__file__).resolve())}
+_MACHINERY = {str(Path(__file__).resolve()), str(Path(runtime.__file__).resolve()),
+              str(Path(__file__).with_name("executors.py").resolve())}
 
 
 def _jsonable(obj: Any) -> Any:

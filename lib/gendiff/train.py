@@ -41,7 +41,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import runtime
+from . import executors, runtime
 
 
 class TrainingDiverged(RuntimeError):
@@ -332,8 +332,9 @@ def _run_job(job: Job) -> float:
 def train_many(jobs: Mapping[str, Job], *, workers: int = 1, progress: bool = False) -> dict[str, Trained]:
     """Train (or load from the cache) every job; returns ``{label: Trained}`` in the order of ``jobs``.
 
-    With ``workers > 1`` the runs not yet cached go first to that many spawned processes, each with
-    ``BOOK_THREADS`` torch threads, longest first, and fill the checkpoint cache; then every model is
+    With ``workers > 1`` (or ``BOOK_EXECUTOR`` other than ``local``) the runs not yet cached go first, longest
+    first, to :func:`gendiff.executors.map_jobs` — spawned local processes with ``BOOK_THREADS`` torch threads
+    each, a SLURM job array (submitit) or Ray tasks — and fill the shared checkpoint cache; then every model is
     loaded here (``progress``: a bar over finished models, or each sequential run's bar). The result does
     not depend on ``workers``: each run is seeded by its config and the
     cache key ignores who trained it (``tests/test_train.py`` checks that the weights are identical).
@@ -347,19 +348,11 @@ def train_many(jobs: Mapping[str, Job], *, workers: int = 1, progress: bool = Fa
         raise ValueError(f"workers must be >= 1, got {workers}")
     seconds: dict[str, float] = {}
     todo = {k: j for k, j in jobs.items() if not runtime.is_cached(j.name, cache_key(j.make_model, j.data, j.cfg))}
-    if workers > 1 and len(todo) > 1:
-        import concurrent.futures as cf
-        import multiprocessing as mp
-
+    if len(todo) > 1 and (workers > 1 or executors.executor_name() != "local"):
         order = sorted(todo, key=lambda k: -todo[k].cost())
-        bar = tqdm(total=len(order), desc=f"training {len(order)} models in {min(workers, len(order))} processes",
-                   unit="model", disable=not runtime.show_progress(progress), leave=False)
-        with cf.ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=mp.get_context("spawn")) as ex:
-            futs = {ex.submit(_run_job, todo[k]): k for k in order}
-            for f in cf.as_completed(futs):
-                seconds[futs[f]] = f.result()
-                bar.update()
-        bar.close()
+        if runtime.show_progress(progress):
+            print(f"training {len(order)} models on {executors.executor_name()} ({workers} at a time)", flush=True)
+        seconds.update(zip(order, executors.map_jobs(_run_job, [todo[k] for k in order], workers=workers)))
     out = {}
     for label, j in jobs.items():
         t = time.time()
