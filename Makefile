@@ -37,7 +37,7 @@ book: $(STAMP)
 book-from-tests: $(STAMP)
 	mkdir -p _build/from-tests
 	sed -e 's|execute_notebooks: force.*|execute_notebooks: cache\n  cache: $(CURDIR)/$(EXECUTED)|' \
-	    -e 's|\(book_html\|ipc_kernels\): _ext|\1: $(CURDIR)/_ext|' \
+	    -e 's|book_html: _ext|book_html: $(CURDIR)/_ext|' -e 's|ipc_kernels: _ext|ipc_kernels: $(CURDIR)/_ext|' \
 	    _config.yml > _build/from-tests/_config.yml
 	grep -q 'execute_notebooks: cache' _build/from-tests/_config.yml
 	set -o pipefail; TQDM_DISABLE=1 $(BIN)/jupyter-book build . --all -W -n --keep-going \
@@ -81,7 +81,7 @@ build-check: $(STAMP)
 	rm -rf _build/check && mkdir -p _build/check
 	sed -e 's/execute_notebooks: force/execute_notebooks: "off"/' \
 	    -e 's/suppress_warnings: \["mystnb.unknown_mime_type"\]/suppress_warnings: ["mystnb.unknown_mime_type", "mystnb.glue", "mystnb.glue_ref"]/' \
-	    -e 's|\(book_html\|ipc_kernels\): _ext|\1: $(CURDIR)/_ext|' \
+	    -e 's|book_html: _ext|book_html: $(CURDIR)/_ext|' -e 's|ipc_kernels: _ext|ipc_kernels: $(CURDIR)/_ext|' \
 	    _config.yml > _build/check/_config.yml
 	grep -q '"mystnb.glue"' _build/check/_config.yml  # without execution glued values do not exist
 	$(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/check --config _build/check/_config.yml
