@@ -84,7 +84,7 @@ def smoke_full() -> None:
     cfg, cfg1 = PROFILES["full"], ch01.PROFILES["full"]
     halves = digit_halves(cfg1)
     x = halves["A"][:max(cfg.sizes)]
-    net = network_denoiser(ch01.network(cfg1))
+    net = network_denoiser(ch01.network(cfg1)().eval())
     preds = predictors_for(cfg, x[:64], max(cfg.patch_sizes))        # 64 images: seconds, same code path
     res = synthesis.explained(net, preds, halves["B"][-1:], cfg.sigmas[-1:])
     assert set(res["r2"]) == set(preds)
