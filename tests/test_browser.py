@@ -168,8 +168,16 @@ def test_claims_page_lists_every_chapter(server, browser):
     assert chapters and not missing, f"claims page lacks chapters {missing}"
     rows = browser.execute_script("return document.querySelectorAll('table.claims-table tbody tr').length")
     assert rows >= 5 * len(chapters), f"claims page shows only {rows} claims"
-    body = browser.find_element("tag name", "body").text
-    assert MARKS_FAIL not in body, "a failed claim is listed"
+    cells = browser.execute_script(
+        "return Array.from(document.querySelectorAll('table.claims-table td')).map(td => td.textContent.trim())")
+    assert MARKS_FAIL not in cells, "a failed claim is listed"
+    heads = browser.execute_script(
+        "return Array.from(document.querySelectorAll('table.claims-summary th')).map(th => th.textContent.trim())")
+    col = heads.index(MARKS_FAIL)                          # the summary's count of failed paper claims
+    fails = browser.execute_script(
+        f"return Array.from(document.querySelectorAll('table.claims-summary tbody tr'))"
+        f".map(tr => tr.children[{col}].textContent.trim())")
+    assert fails and set(fails) == {"0"}, f"failed claims per chapter: {fails}"
 
 
 def test_screenshots(server, browser):
