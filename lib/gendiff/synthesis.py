@@ -68,21 +68,26 @@ def sample_agreement(net: Callable, preds: Mapping[str, Callable], n: int, shape
     return samples, cos
 
 
-def plot_heatmaps(tables: Mapping[int, Mapping[str, np.ndarray]], sigmas, *, title: str = "median r²"):
+def plot_heatmaps(tables: Mapping[int, Mapping[str, np.ndarray]], sigmas, *, title: str = "median r²",
+                  suptitle: str = ""):
     """One panel per training-set size N: median r² of each predictor (rows) against the network at each σ
-    (columns), from ``{N: {name: (S, n) r²}}``; colour scale fixed to [0, 1] (below 0 shown as 0)."""
+    (columns), from ``{N: {name: (S, n) r²}}``; colour scale fixed to [0, 1] (below 0 shown as 0); a predictor
+    not built at some N (the costly patch machine) is left blank there."""
     import matplotlib.pyplot as plt
 
     ns = list(tables)
-    names = list(tables[ns[0]])
+    names = list(dict.fromkeys(k for t in tables.values() for k in t))
     cols = min(3, len(ns))
     rows = math.ceil(len(ns) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols + 1.2, 0.42 * len(names) * rows + 0.9), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.4 * cols + 1.6, 0.45 * len(names) * rows + 1.2), squeeze=False,
+                             layout="constrained")
     for ax, N in zip(axes.flat, ns):
-        M = np.array([np.median(tables[N][k], 1) for k in names])
-        im = ax.imshow(np.clip(M, 0, 1), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+        M = np.array([np.median(tables[N][k], 1) if k in tables[N] else np.full(len(sigmas), np.nan)
+                      for k in names])
+        im = ax.imshow(np.ma.masked_invalid(np.clip(M, 0, 1)), vmin=0, vmax=1, cmap="viridis", aspect="auto")
         for (r, c), v in np.ndenumerate(M):
-            ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=7, color="w" if v < 0.6 else "k")
+            if np.isfinite(v):
+                ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=7, color="w" if v < 0.6 else "k")
         ax.set_xticks(range(len(sigmas)), [f"{s:g}" for s in sigmas], fontsize=8)
         ax.set_yticks(range(len(names)), names if ax in axes[:, 0] else [""] * len(names), fontsize=8)
         ax.set_title(f"N = {N}", fontsize=9)
@@ -90,6 +95,8 @@ def plot_heatmaps(tables: Mapping[int, Mapping[str, np.ndarray]], sigmas, *, tit
     for ax in list(axes.flat)[len(ns):]:
         ax.axis("off")
     fig.colorbar(im, ax=axes, shrink=0.8, label=title)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
     return fig
 
 
