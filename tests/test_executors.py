@@ -39,3 +39,35 @@ def test_engine_runs_the_map(tmp_path, monkeypatch, name):
     monkeypatch.setenv("BOOK_SUBMITIT_FOLDER", str(tmp_path))
     out = executors.map_jobs(square, [3, 1, 2], workers=2, executor=name)
     assert [v for v, _ in out] == [9, 1, 4]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_chapter2_sweep_through_map_jobs_equals_direct_training(tmp_path, monkeypatch, workers):
+    """Chapter 2's width sweep (``train_minnorm_many``) gives the weights of a direct ``train_minnorm``."""
+    import torch
+
+    from gendiff import minnorm as mm
+
+    monkeypatch.setenv("BOOK_CACHE", str(tmp_path))
+    X = torch.tensor([[[-1.0], [0.0], [1.2]]] * 2)
+    jobs = {K: mm.MinNormJob(X, (False, True), mm.MinNormTrainConfig(K=K, M=4, steps=30), "t-width")
+            for K in (4, 8)}
+    swept = mm.train_minnorm_many(jobs, workers=workers, progress=False)
+    for K, job in jobs.items():
+        direct, _ = mm.train_minnorm(X, [False, True], job.cfg, cache=False, progress=False)
+        for name, v in direct.state_dict().items():
+            assert torch.equal(v, swept[K][0].state_dict()[name]), (K, name)
+
+
+def test_chapter4_dae_sweeps_through_map_jobs_equal_direct_sweeps(tmp_path, monkeypatch):
+    import torch
+
+    from gendiff import molrg as M
+
+    monkeypatch.setenv("BOOK_CACHE", str(tmp_path))
+    cfg = M.DAETrainConfig(steps=20)
+    jobs = {d: M.DAESweepJob(12, 1, d, (1, 3), 2, cfg, seed=d, name="t-dae") for d in (1, 2)}
+    swept = M.sweep_dae_many(jobs)
+    for d, job in jobs.items():
+        direct = M.sweep_dae(12, 1, d, [1, 3], 2, cfg, seed=d)
+        assert torch.equal(direct["err"], swept[d]["err"]) and swept[d]["N"] == [1, 3]

@@ -21,16 +21,19 @@ def _one_line(err) -> str:
 
 def test_unknown_profile_lists_valid_values(monkeypatch):
     monkeypatch.setenv("BOOK_PROFILE", "fast")
-    with pytest.raises(ValueError, match="ci, full") as err:
+    with pytest.raises(ValueError, match="ci, gpu, full") as err:
         runtime.profile()
     assert "set BOOK_PROFILE=ci" in _one_line(err)
 
 
 def test_pick_returns_the_profiles_config(monkeypatch):
     monkeypatch.setenv("BOOK_PROFILE", "full")
-    assert runtime.pick({"ci": 1, "full": 2}) == 2
+    assert runtime.pick({"ci": 1, "gpu": 3, "full": 2}) == 2
+    monkeypatch.setenv("BOOK_PROFILE", "gpu")
+    assert runtime.profile() == "gpu"
+    assert runtime.pick({"ci": 1, "gpu": 3, "full": 2}) == 3
     with pytest.raises(KeyError):
-        runtime.pick({"ci": 1})
+        runtime.pick({"ci": 1, "full": 2})
 
 
 @pytest.mark.parametrize("value", ["two", "0", "-3", "1.5"])

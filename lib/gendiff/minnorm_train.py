@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from . import runtime
+from . import executors, runtime
 from .minnorm_multi import affine_basis
 from .train import FitConfig, fit
 
@@ -193,6 +193,37 @@ def train_minnorm(X: torch.Tensor, online: Sequence[bool], cfg: MinNormTrainConf
     info = {"history": out["history"], "Y_fixed": out["Y_fixed"],
             "path_cost": model.path_cost().detach().cpu().double().numpy()}
     return model, info
+
+
+@dataclass(frozen=True)
+class MinNormJob:
+    """One cached :func:`train_minnorm` run (one batched module of G nets) of a sweep; picklable, so it can
+    run in another process or on another machine (:func:`gendiff.executors.map_jobs`)."""
+
+    X: torch.Tensor
+    online: tuple[bool, ...]
+    cfg: MinNormTrainConfig
+    name: str = "minnorm"
+
+
+def _train_minnorm_job(job: MinNormJob) -> None:
+    """Engine entry point: train ``job`` into the shared checkpoint cache (the weights are loaded from it)."""
+    torch.set_num_threads(runtime.threads())
+    torch.set_flush_denormal(True)
+    train_minnorm(job.X, list(job.online), job.cfg, name=job.name, progress=False)
+
+
+def train_minnorm_many(jobs: Mapping[str, MinNormJob], *, workers: int = 1,
+                       progress: bool = True) -> dict[str, tuple[ShallowDenoiser, dict]]:
+    """Train (or load) every job of a sweep; returns ``{label: (model, info)}`` of :func:`train_minnorm`.
+
+    The runs go to :func:`gendiff.executors.map_jobs` (``BOOK_EXECUTOR``: in this process, local worker
+    processes, a SLURM array or Ray tasks) and fill the shared checkpoint cache; every model is then loaded
+    here. The result does not depend on the engine or ``workers``: each run is seeded by its config.
+    """
+    executors.map_jobs(_train_minnorm_job, list(jobs.values()), workers=workers)
+    return {k: train_minnorm(j.X, list(j.online), j.cfg, name=j.name, progress=progress)
+            for k, j in jobs.items()}
 
 
 def alignment(w: np.ndarray, dirs: np.ndarray) -> np.ndarray:

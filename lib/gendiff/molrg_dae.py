@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Mapping
 
 import torch
 from torch import nn
 
+from . import executors, runtime
 from . import train as _train
 from .molrg_exact import posterior_mean, random_bases, sample_molrg
 from .molrg_solvers import single_subspace_distance, subspace_distance
@@ -96,7 +98,7 @@ def train_low_rank_dae(x: torch.Tensor, mask: torch.Tensor, K: int, d: int, cfg:
     R = cfg.restarts
     xr = x.repeat_interleave(R, 0).float()
     mr = mask.repeat_interleave(R, 0).float()
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = runtime.generator(cfg.seed)
     model = LowRankDAE(n, K, d, trials=T * R, generator=gen)
     lo, hi = math.log(cfg.sigma_min), math.log(cfg.sigma_max)
 
@@ -118,7 +120,7 @@ def train_low_rank_dae(x: torch.Tensor, mask: torch.Tensor, K: int, d: int, cfg:
     if R == 1:
         return U
     with torch.no_grad():
-        g = torch.Generator().manual_seed(cfg.seed + 1)
+        g = runtime.generator(cfg.seed + 1)
         sig, eps = draw(g, cfg.eval_draws)
         # common random numbers: the same noise for every restart of a trial
         sig = sig.view(T, R, -1)[:, :1].expand(T, R, -1).reshape(T * R, -1)
@@ -141,7 +143,7 @@ def sweep_dae(n: int, K: int, d: int, N_list, trials: int, cfg: DAETrainConfig, 
     Datasets of different sizes are padded to the largest and masked. Returns the errors
     ``(len(N_list), trials)`` and the truth/estimates.
     """
-    gen = torch.Generator().manual_seed(seed)
+    gen = runtime.generator(seed)
     L = len(N_list)
     Nmax = max(N_list)
     U = random_bases(n, K, d, generator=gen, trials=L * trials)
@@ -152,3 +154,33 @@ def sweep_dae(n: int, K: int, d: int, N_list, trials: int, cfg: DAETrainConfig, 
     Uh = train_low_rank_dae(x, mask, K, d, cfg, name=f"lowrank-dae K={K} d={d}", progress=progress)
     err = (single_subspace_distance(Uh[:, 0], U[:, 0]) if K == 1 else subspace_distance(Uh, U))
     return {"err": err.view(L, trials), "N": list(N_list)}
+
+
+@dataclass(frozen=True)
+class DAESweepJob:
+    """One cached :func:`sweep_dae` (all N and trials of one (K, d, recipe)); picklable for other processes."""
+
+    n: int
+    K: int
+    d: int
+    N_list: tuple[int, ...]
+    trials: int
+    cfg: DAETrainConfig
+    seed: int
+    name: str = "dae-sweep"
+
+
+def sweep_dae_cached(job: DAESweepJob) -> dict:
+    """:func:`sweep_dae` of ``job`` through the shared checkpoint cache (keyed by the job's fields)."""
+    torch.set_num_threads(runtime.threads())
+    key = dict(n=job.n, K=job.K, d=job.d, N=list(job.N_list), trials=job.trials, cfg=job.cfg, seed=job.seed)
+    return runtime.cached(job.name, key, lambda: sweep_dae(job.n, job.K, job.d, list(job.N_list), job.trials,
+                                                           job.cfg, seed=job.seed))
+
+
+def sweep_dae_many(jobs: Mapping[str, DAESweepJob], *, workers: int = 1) -> dict:
+    """Every sweep of ``jobs`` on :func:`gendiff.executors.map_jobs` (``BOOK_EXECUTOR``); ``{label: result}``.
+
+    Each sweep seeds its own generators, so the results do not depend on the engine or ``workers``.
+    """
+    return dict(zip(jobs, executors.map_jobs(sweep_dae_cached, list(jobs.values()), workers=workers)))

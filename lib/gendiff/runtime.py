@@ -4,8 +4,10 @@ Everything is read from the environment once, so the book build and nbval (whose
 environment) see the same settings:
 
 ==================  ===========================================================================
-``BOOK_PROFILE``    ``ci`` (default: the whole book on 2 CPU cores in minutes) or ``full`` (one GPU,
-                    paper-like scale). Anything else is an error that lists the valid values.
+``BOOK_PROFILE``    ``ci`` (default: the whole book on 2 CPU cores in minutes), ``gpu`` (the whole book
+                    on one modern GPU in ≤ 15 minutes, larger than ``ci``: ``make gpu-check``) or
+                    ``full`` (one GPU, paper-like scale). Anything else is an error that lists the
+                    valid values.
 ``BOOK_DEVICE``     ``cuda``, ``mps`` or ``cpu``; default: the first available in that order.
 ``BOOK_THREADS``    torch intra-op threads on the CPU (default 1, see ``benchmarks/threads.py``).
 ``BOOK_CACHE``      checkpoint folder (default ``data/checkpoints`` in the repository).
@@ -31,11 +33,14 @@ from typing import Mapping, TypeVar
 import numpy as np
 import torch
 
-PROFILES = ("ci", "full")
+PROFILES = ("ci", "gpu", "full")
 #: Bump when a change that no code digest sees makes old checkpoints wrong: this module's seeding
 #: (``generator``, ``seed_everything``) or a third-party package's behaviour.
 CACHE_VERSION = 1
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Outside a checkout (pip-installed, e.g. in Colab) caches and results go to the user's cache folder.
+DATA_ROOT = (REPO_ROOT / "data" if (REPO_ROOT / "pyproject.toml").exists()
+             else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gendiff")
 
 T = TypeVar("T")
 
@@ -53,7 +58,7 @@ def profile() -> str:
 
 
 def pick(configs: Mapping[str, T]) -> T:
-    """Return ``configs[profile()]``: one config per chapter, with both profiles side by side."""
+    """Return ``configs[profile()]``: one config per chapter, with every profile side by side."""
     missing = [p for p in PROFILES if p not in configs]
     if missing:
         raise KeyError(f"config table lacks profiles {missing}")
@@ -139,12 +144,13 @@ def generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
 
 
 def cache_dir() -> Path:
-    """``BOOK_CACHE`` or ``<repo>/data/checkpoints``; created on first use.
+    """``BOOK_CACHE`` or ``<repo>/data/checkpoints`` (``~/.cache/gendiff/checkpoints`` outside a checkout);
+    created on first use.
 
     Raises ``PermissionError`` naming the fix when the folder cannot be created or written to (checked
     here, before any training, not when the first checkpoint is saved).
     """
-    path = Path(os.environ.get("BOOK_CACHE") or REPO_ROOT / "data" / "checkpoints")
+    path = Path(os.environ.get("BOOK_CACHE") or DATA_ROOT / "checkpoints")
     try:
         path.mkdir(parents=True, exist_ok=True)
         problem = None if os.access(path, os.W_OK | os.X_OK) else "not writable"
@@ -154,6 +160,11 @@ def cache_dir() -> Path:
         raise PermissionError(f"checkpoint folder {path} is unusable ({problem}); set BOOK_CACHE to a folder "
                               "you can write, e.g. BOOK_CACHE=$HOME/.cache/gendiff")
     return path
+
+
+def results_dir() -> Path:
+    """``BOOK_RESULTS`` or ``<repo>/data/results``: where chapters save their claims ledgers."""
+    return Path(os.environ.get("BOOK_RESULTS") or DATA_ROOT / "results")
 
 
 # The cache lives in gendiff.cache; its names stay reachable here (``runtime.cached`` …), imported on first use.

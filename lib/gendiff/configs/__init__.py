@@ -1,8 +1,8 @@
-"""One config per chapter, both profiles side by side (``PROFILES = {"ci": ..., "full": ...}``).
+"""One config per chapter, every profile side by side (``PROFILES = {"ci": ..., "gpu": ..., "full": ...}``).
 
 A chapter reads its config once with ``cfg = runtime.pick(PROFILES)``. Every module here also defines
-``smoke_full()``: it builds the ``full`` config's models and data at full size and runs one training step
-and one sampler/analysis step of each on the CPU, so the GPU profile never rots unseen
+``smoke_full(profile="full")``: it builds that config's models and data at full size and runs one training
+step and one sampler/analysis step of each on the CPU, so the ``gpu`` and ``full`` profiles never rot unseen
 (``tests/test_full_configs.py``).
 """
 import importlib

@@ -128,6 +128,22 @@ PROFILES = {
         disk_overlap_min=0.7,
         run_full_only=False, gap_sizes=(), gap_ns=(), gap_steps=0, shuffle_sigma=0.3,
         workers=2),
+    # one GPU in ≤ 5 minutes (benchmarks/full_profile.py --profile gpu): the paper's width-64 UNet, 32 px
+    # digits and images, ci's thresholds (cos_ab_min, slope_tol, disk_overlap_min) and controls
+    "gpu": Ch1Config(
+        size=32, width=64, blocks=2, batch=64, lr=1e-3,
+        alpha=2.0, n_train=(4, 4096), steps=1500, weight="none", n_test=256, n_eval=256,
+        digit_size=32, digit_ns=(1, 10, 30, 100, 300, 1000, 2500), digit_seeds=3,
+        digit_multi=(10, 30, 100, 300), digit_steps=1200,
+        sigmas=_SIGMAS, n_samples=64, n_faces=4, face_steps=1500, sigma_final=0.05, spectrum_steps=6000,
+        jac_sigma=0.15, n_jac=4,
+        dim_sigmas=(0.02, 0.05, 0.1, 0.2, 0.4), sure_sigmas=(0.05, 0.1), sure_draws=64, sure_images=32,
+        cos_ab_min=0.8, alphas=(1.0, 2.0, 4.0), n_calpha=10_000, calpha_steps=1500, calpha_weight="inv_sigma",
+        slope_range=(0.0, 20.0), slope_tol=0.15, contour_alpha=4.0, contour_steps=4000, assert_paper_scale=False,
+        disk_size=32, disk_blocks=2, n_disk=10_000, disk_steps=3000, disk_sigmas=(0.02, 0.04, 0.1), n_disk_jac=8,
+        disk_overlap_min=0.7,
+        run_full_only=False, gap_sizes=(), gap_ns=(), gap_steps=0, shuffle_sigma=0.3,
+        workers=1),
     "full": Ch1Config(
         size=40, width=64, blocks=2, batch=256, lr=1e-3,
         alpha=2.0, n_train=(1, 10, 100, 1000, 10_000, 100_000), steps=20_000, weight="none", n_test=512,
@@ -210,7 +226,7 @@ def rich_dataset(cfg: Ch1Config, n: int, *, generator: torch.Generator, size: in
     return data.calpha_images(n, s, cfg.alpha, generator=generator), f"Cα images (α = β = {cfg.alpha:g})"
 
 
-def smoke_full(*, batch: int = 2) -> dict:
+def smoke_full(profile: str = "full", *, batch: int = 2) -> dict:
     """Build the ``full`` profile's models and data at FULL SIZE (image sides, widths, depths) and run one
     training step and one sampler/analysis step of each on the CPU, so ``full`` cannot rot unseen.
 
@@ -222,7 +238,7 @@ def smoke_full(*, batch: int = 2) -> dict:
     """
     from .. import harmonic, sampling
 
-    cfg = PROFILES["full"]
+    cfg = PROFILES[profile]
     g = runtime.generator(0)
     dev = torch.device("cpu")
     calpha = {a: data.calpha_images(batch, cfg.size, a, generator=g) for a in (cfg.alpha, *cfg.alphas)}

@@ -27,6 +27,7 @@ class Ch2Config:
     width_seeds: int = 3             # nets per width in that sweep
     gen_train_sets: int = 8          # trained generalisation: random training sets (one net each) per σ
     gen_train_sigmas: tuple[float, ...] = (0.003, 0.01, 0.1)   # σ of the trained sweep (0.003, 0.01: the claim)
+    workers: int = 1                 # sweeps: jobs at a time on gendiff.executors.map_jobs (BOOK_EXECUTOR)
 
     REQUIRED_SIGMAS = (0.003, 0.01, 0.1)    # the σ at which the chapter's generalisation checks are stated
 
@@ -52,6 +53,18 @@ PROFILES = {
         gen_sets=50, gen_test=2000, gen_sigmas=(0.001, 0.003, 0.01, 0.03, 0.1),
         grid_1d=10_000, grid_2d=161,
     ),
+    # one GPU in ≤ 5 minutes (benchmarks/full_profile.py --profile gpu): full widths and grids, ci's steps
+    "gpu": Ch2Config(
+        seeds=8,
+        one_d=MinNormTrainConfig(K=128, M=50, rho=0.1, lam=3e-5, steps=15_000, lr=1e-2, endpoints=True,
+                                 init_bias="data"),
+        tri=MinNormTrainConfig(K=256, M=50, rho=0.1, lam=3e-5, steps=20_000, lr=1e-2, init_bias="data"),
+        digits=MinNormTrainConfig(K=256, M=50, rho=0.5, lam=1e-5, steps=20_000, lr=1e-2, init_bias="normal"),
+        gen_sets=200, gen_test=5000,
+        gen_sigmas=(0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2),
+        grid_1d=20_000, grid_2d=321, tri_seeds=4, digit_seeds=4, gen_train_sets=16,
+        width_sweep=(32, 256), width_seeds=4,
+    ),
     "full": Ch2Config(
         seeds=8,
         one_d=MinNormTrainConfig(K=128, M=100, rho=0.1, lam=3e-5, steps=50_000, lr=1e-2, endpoints=True,
@@ -66,14 +79,14 @@ PROFILES = {
 }
 
 
-def smoke_full() -> dict:
-    """Build the ``full`` config's models and data at full size and run one step of each on the CPU."""
+def smoke_full(profile: str = "full") -> dict:
+    """Build the ``profile`` config's models and data at full size and run one step of each on the CPU."""
     import numpy as np
     import torch
 
     from .. import minnorm as mm
 
-    cfg = PROFILES["full"]
+    cfg = PROFILES[profile]
     out = {}
     x = np.array([-2, -0.9, 0, 1.2, 2.0])
     X1 = torch.tensor(np.stack([x] * (2 * cfg.seeds))[:, :, None], dtype=torch.float32)

@@ -55,6 +55,7 @@ class Ch4Config:
     edit_sigmas: tuple[float, ...]
     edit_points: int
     seed: int = 0
+    workers: int = 1                        # sweeps: jobs at a time on gendiff.executors.map_jobs (BOOK_EXECUTOR)
 
 
 _SIGMAS = (0.002, 0.008, 0.02, 0.1, 0.6, 1.1, 3.3, 8.3, 12.5, 25.0, 50.0, 100.0)  # 1/SNR read off the paper
@@ -77,6 +78,24 @@ PROFILES = {
         gl_n=16, gl_d=(2, 4), gl_ratios=(1, 8, 64), gl_steps=3000, gl_width=256, gl_samples=200,
         edit_d=5, edit_sigmas=(0.3, 1.0), edit_points=20,
     ),
+    # one GPU in ≤ 5 minutes (benchmarks/full_profile.py --profile gpu): the full MLP width, more d, N, seeds
+    "gpu": Ch4Config(
+        n=48, mc_draws=2_000_000, mc_points=16, n_samples=2000,
+        pca_d=tuple(range(1, 13)), pca_N=tuple(range(1, 25)), pca_trials=20,
+        km_d=tuple(range(1, 9)), km_restarts=10,
+        dae_d=(2, 4, 6, 8, 10), dae_trials=16,
+        dae=DAETrainConfig(steps=800, lr=0.05, draws=8, sigma_min=0.02, sigma_max=0.2, lr_final=0.003),
+        dae2_d=4, dae2_N=(2, 3, 4, 6, 8), dae2_trials=16,
+        dae2=DAETrainConfig(steps=800, lr=0.05, draws=4, sigma_min=0.02, sigma_max=0.2, lr_final=0.003,
+                            restarts=16),
+        dae_wide_d=(4, 8),
+        dae_wide=DAETrainConfig(steps=800, lr=0.05, draws=8, sigma_min=0.002, sigma_max=80.0, lr_final=0.003),
+        noisy_d=4, noisy_eta=0.1, noisy_N=(8, 16, 32, 64, 128, 256, 512, 1024), noisy_trials=50,
+        jac_K=2, jac_d=6, jac_points=50, jac_seeds=3, jac_sigmas=_SIGMAS,
+        mlp_width=1024, mlp_steps=6000, mlp_Nk_per_d=64, digits_steps=4000, digits_sigma_data=(0.5, 0.1),
+        gl_n=32, gl_d=(2, 4, 6), gl_ratios=(1, 4, 16, 64), gl_steps=4000, gl_width=1024, gl_samples=500,
+        edit_d=5, edit_sigmas=(0.3, 1.0), edit_points=50,
+    ),
     "full": Ch4Config(
         n=48, mc_draws=4_000_000, mc_points=32, n_samples=4000,
         pca_d=tuple(range(1, 25)), pca_N=tuple(range(1, 49)), pca_trials=50,
@@ -98,18 +117,18 @@ PROFILES = {
 }
 
 
-def smoke_full() -> dict:
-    """Build the ``full`` config's models and data at full size; one training step and one analysis step each.
+def smoke_full(profile: str = "full") -> dict:
+    """Build the ``profile`` config's models and data at full size; one training step and one analysis step each.
 
     Runs on the CPU in seconds, so the ``full`` profile cannot rot unseen on machines without a GPU.
     """
     import torch
 
-    from .. import data as _data, molrg as M, sampling
+    from .. import data as _data, molrg as M, runtime, sampling
     from .. import train as T
 
-    cfg = PROFILES["full"]
-    g = torch.Generator().manual_seed(0)
+    cfg = PROFILES[profile]
+    g = runtime.generator(0)
     out = {}
     # low-rank DAE sweeps: the largest cell of each, one step
     d = max(cfg.dae_d)
