@@ -16,7 +16,7 @@ EXECUTED := _build/.jupyter_cache
 stage = s=$$(date +%s); $(2); rc=$$?; t=$$(( $$(date +%s) - s )); mkdir -p _build; \
         echo "== stage $(1): $${t} s (exit $${rc})" | tee -a $(TIMES); exit $${rc}
 
-.PHONY: book book-from-tests test install unit chapters build-check browser browser-deps clean
+.PHONY: book book-from-tests test install unit chapters format build-check browser browser-deps gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,7 +37,7 @@ book: $(STAMP)
 book-from-tests: $(STAMP)
 	mkdir -p _build/from-tests
 	sed -e 's|execute_notebooks: force.*|execute_notebooks: cache\n  cache: $(CURDIR)/$(EXECUTED)|' \
-	    -e 's|book_html: _ext|book_html: $(CURDIR)/_ext|' -e 's|ipc_kernels: _ext|ipc_kernels: $(CURDIR)/_ext|' \
+	    -e 's|: _ext  *#|: $(CURDIR)/_ext  #|' \
 	    _config.yml > _build/from-tests/_config.yml
 	grep -q 'execute_notebooks: cache' _build/from-tests/_config.yml
 	set -o pipefail; TQDM_DISABLE=1 $(BIN)/jupyter-book build . --all -W -n --keep-going \
@@ -64,10 +64,34 @@ unit: $(STAMP)
 chapters: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env chapters -v --durations=0
 
+## Reflow the chapters' code cells to 88 columns with ruff (tests/test_cells.py checks the width). Long
+## strings and comments are left to the author.
+format: $(STAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/jupytext --pipe "ruff format --line-length 88 -" chapters/*.md
+
+## Every chapter at BOOK_PROFILE=gpu on one CUDA GPU (≤ 5 min each, ≤ 15 min in all): stage times, device and
+## each chapter's claims table in _build/gpu-check; non-zero exit on a failure or a timeout (README).
+gpu-check: $(STAMP)
+	$(BIN)/python scripts/gpu_check.py --out _build/gpu-check
+
 ## Headless Chromium checks the built book in _build/html (screenshots in _build/screenshots).
 browser: $(STAMP) browser-deps
 	BOOK_HTML=_build/html BOOK_CHROMIUM=$(CHROMIUM) BOOK_CHROMEDRIVER=$(CHROMEDRIVER) \
 	  $(BIN)/python -m pytest tests/test_browser.py -v -p no:cacheprovider
+
+## The built book as one PDF (_build/pdf/book.pdf): headless Chromium prints every page of _build/html with
+## dropdowns and solutions open, code wrapped, no navigation (_ext/print_book.py). Build the book first
+## (or print another build: `make pdf HTML=path/to/html`).
+.PHONY: pdf notebooks
+HTML ?= _build/html
+pdf: $(STAMP) browser-deps
+	@test -f $(HTML)/intro.html || { echo "no built book in $(HTML): run \`make book\` first"; exit 1; }
+	BOOK_CHROMIUM=$(CHROMIUM) BOOK_CHROMEDRIVER=$(CHROMEDRIVER) $(BIN)/python _ext/print_book.py --html $(HTML)
+
+## notebooks/<chapter>.ipynb, what the Colab button opens: each chapter with an install cell first, glued
+## numbers from the last build (_build/jupyter_execute) written into the text. Needs BOOK_REPO_URL (README).
+notebooks: $(STAMP)
+	$(BIN)/python _ext/reader_notebooks.py
 
 browser-deps:
 	@if [ ! -x "$(CHROMIUM)" ] || [ ! -x "$(CHROMEDRIVER)" ]; then \
@@ -80,10 +104,10 @@ browser-deps:
 build-check: $(STAMP)
 	rm -rf _build/check && mkdir -p _build/check
 	sed -e 's/execute_notebooks: force/execute_notebooks: "off"/' \
-	    -e 's/suppress_warnings: \["mystnb.unknown_mime_type"\]/suppress_warnings: ["mystnb.unknown_mime_type", "mystnb.glue", "mystnb.glue_ref"]/' \
-	    -e 's|book_html: _ext|book_html: $(CURDIR)/_ext|' -e 's|ipc_kernels: _ext|ipc_kernels: $(CURDIR)/_ext|' \
+	    -e 's/suppress_warnings: \["mystnb.unknown_mime_type"\]/suppress_warnings: ["mystnb.unknown_mime_type", "mystnb.glue", "mystnb.glue_ref", "ref.numref"]/' \
+	    -e 's|: _ext  *#|: $(CURDIR)/_ext  #|' \
 	    _config.yml > _build/check/_config.yml
-	grep -q '"mystnb.glue"' _build/check/_config.yml  # without execution glued values do not exist
+	grep -q '"mystnb.glue"' _build/check/_config.yml  # without execution glued values and figures made by code cells (their {numref}s) do not exist
 	$(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/check --config _build/check/_config.yml
 
 clean:

@@ -18,6 +18,9 @@ sys.path.insert(0, str(ROOT / "_ext"))
 import ipc_kernels  # noqa: E402
 
 ipc_kernels.install()      # nbval's kernels on private Unix sockets (race-free start-up; see _ext/ipc_kernels.py)
+# nbval has no widget frontend: the live ipywidgets panels would print their first figure into the cell as a
+# bare image (no caption) in the pages built from these executions; gendiff.widgets.explore skips them.
+os.environ.setdefault("BOOK_LIVE_WIDGETS", "0")
 
 
 def toc_chapters() -> set[Path]:

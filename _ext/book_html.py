@@ -7,8 +7,12 @@
 2. sphinx-thebe (loaded by jupyter-book) registers its inline configuration script once per reading pass;
    a page that gets it twice throws ``Identifier 'THEBE_JS_URL' has already been declared``. Identical
    scripts are dropped from each page.
-3. pydata-sphinx-theme logs an error on a first visit unless a default light/dark mode is set: "light".
+3. pydata-sphinx-theme logs an error on a first visit unless a default light/dark mode is set: "auto",
+   so the book follows the reader's system setting (light or dark) until the reader picks one.
    (The browser test of the built book fails on any console error.)
+4. ``book_links`` (a second file here, set up from this one): repository and launch buttons from
+   ``BOOK_REPO_URL``, Colab on ``notebooks/*.ipynb``, the downloaded ``.ipynb`` with an install cell, and the
+   print / narrow-screen styles.
 """
 from __future__ import annotations
 
@@ -58,10 +62,11 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
 
 def _default_mode(app, pagename, templatename, context, doctree) -> None:
     if not context.get("default_mode"):
-        context["default_mode"] = "light"
+        context["default_mode"] = "auto"
 
 
 def setup(app):
+    app.setup_extension("book_links")
     app.connect("html-page-context", _default_mode)
     app.connect("builder-inited", _check)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
