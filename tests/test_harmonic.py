@@ -342,3 +342,50 @@ def test_paired_stats_drops_non_finite_samples():
     p = memorization.paired_stats(Bad(), good, x[:4], x[4:], 5, seed=0, sigma_final=0.3)
     assert p.n_bad == 1 and not bool(p.ok[0]) and len(p.cos_ab) == 4
     assert np.isfinite(p.med_ab) and np.isfinite(p.med_near)
+
+
+# ---- chapter 1's summaries and figures (gendiff.memorization, harmonic_stats, *_plots) -------------------
+def test_sweep_summaries():
+    sig = np.array([0.02, 0.05, 0.1, 0.2])
+    in_psnr = -20 * np.log10(sig)
+    flat = memorization.Gap(train=in_psnr + 3, test=np.full(4, 10.0), se=np.ones(4))
+    assert memorization.flatness(flat, in_psnr, [0, 1, 2, 3]) == pytest.approx(0, abs=1e-9)
+    ns, pairs_at = (1, 10), {1: range(1), 10: range(3)}
+    values = {(n, k, g): n + k for n in ns for k in pairs_at[n] for g in "AB"}
+    assert memorization.per_pair(values, ns, pairs_at, 2) == [1, 12]     # pair 0 where only one trained
+    assert memorization.seed_spread(lambda n, k: 0.1 * k, ns, pairs_at) == pytest.approx(0.2)
+    assert memorization.seed_spread(lambda n, k: k, ns, {1: range(1), 10: range(1)}) is None
+
+
+def test_negative_tail_and_gap_sizes():
+    from gendiff import harmonic_controls, harmonic_stats
+
+    x = data.calpha_images(2, 16, 2.0, generator=runtime.generator(3))
+    r = harmonic.shrinkage_analysis(lambda y, s=None: 0.5 * y, x, 0.1, generator=runtime.generator(0))
+    t = harmonic_stats.negative_tail(r, 16)
+    assert t.share == 1.0 and t.n_neg == 0 and math.isnan(t.hf_neg) and t.neg_energy == 0
+    gaps = {(s, n): 8.0 / n / (s / 16) for s in (16, 32) for n in (1, 10, 100)}
+    assert harmonic_controls.n_to_generalize(gaps, (16, 32), (1, 10, 100)) == {16: 10, 32: 10}
+
+
+def test_chapter_figures_fit_the_column():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from gendiff import harmonic_plots, memorization_plots, plots
+
+    plots.use_style()
+    ns, sig = (1, 10, 100, 1000), np.array([0.05, 0.1, 0.2])
+    gaps = {(n, 0, g): memorization.Gap(sig * 0 + 20, sig * 0 + 15, sig * 0 + 1) for n in ns for g in "AB"}
+    x = data.calpha_images(2, 16, 2.0, generator=runtime.generator(3))
+    r = harmonic.shrinkage_analysis(lambda y, s=None: 0.5 * y, x, 0.1, generator=runtime.generator(0))
+    figs = [memorization_plots.psnr_grid(gaps, ns, -20 * np.log10(sig)),
+            memorization_plots.gap_vs_n({k: 5.0 for k in gaps}, {k: 1.0 for k in gaps}, ns),
+            harmonic_plots.spectra({"a": r}, {"a": np.ones(3)}, sig, {"a": "k"}, sigma=0.1),
+            harmonic_plots.disk_spectra({0.1: r}, {0.1: torch.rand(2, 12)}, sig, sig, 256),
+            harmonic_plots.plot_shrinkage(lambda y, s=None: 0.5 * y, x[:1], 0.1)]
+    for fig in figs:
+        assert fig.get_size_inches()[0] <= plots.FIG_WIDTH + 1e-9
+        sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+        assert min(sizes) >= 9, min(sizes)
+        plt.close(fig)

@@ -272,3 +272,21 @@ def test_in_span_alignment_projects_and_has_a_random_baseline():
     a, base = mm.in_span_alignment(mm.edge_dirs(D) + 3 * off, D, dirs)
     np.testing.assert_allclose(a, 1.0)               # the off-span part is removed before the cosine
     assert 0.5 < base < 1.0
+
+
+def test_eval_helpers_on_the_closed_form():
+    """minnorm_eval: the 1D identities hold for h*_ρ itself, its ball-edge residual is 0, and the
+    config tables list every training recipe."""
+    y = np.linspace(-2.6, 2.6, 2001)
+    ident = mm.identities_1d(X1, RHO, y, np.random.default_rng(0))
+    assert ident["ball"] <= 1e-12 and ident["mid"] <= 1e-12 and ident["viol"] == 0
+    assert abs(ident["tv_cost"] / ident["cost"] - 1) < 1e-3
+    assert mm.edge_residual(lambda Y: mm.minnorm_1d(Y, X1, RHO), X1, RHO) <= 1e-12
+    assert mm.seed_stats([1.0, 3.0, 2.0]) == (2.0, 2.0)
+    X = mm.equilateral_triangle(1.0)
+    err = mm.ball_error(lambda Y: mm.minnorm_regular_simplex(Y, X, RHO), X, RHO,
+                        np.random.default_rng(0))
+    assert err <= 1e-12
+    from gendiff.configs.ch02 import PROFILES
+    scalars, recipes = mm.config_tables(PROFILES["ci"])
+    assert list(recipes.index) == ["one_d", "tri", "digits"] and "seeds" in scalars

@@ -51,6 +51,7 @@ def test_a_default_outside_the_slider_range_is_an_error():
 
 def test_the_interactive_panel_starts_at_the_same_settings(monkeypatch):
     w = pytest.importorskip("ipywidgets")
+    monkeypatch.setenv("BOOK_LIVE_WIDGETS", "1")      # conftest.py turns the panels off for nbval
     seen = {}
 
     def fake_interact(fn, **controls):                  # what ipywidgets.interact would build
@@ -61,3 +62,49 @@ def test_the_interactive_panel_starts_at_the_same_settings(monkeypatch):
     start = {c.description: c.value for c in seen["panel"].children if hasattr(c, "description") and c.description}
     assert start["sigma"] == pytest.approx(0.2) and start["index"] == 0
     assert calls[0] == dict(sigma=0.2, index=0)
+
+
+def test_slider_precomputes_one_frame_per_value_and_shows_the_start():
+    import re
+
+    import matplotlib.pyplot as plt
+
+    from gendiff import widgets
+
+    def draw(s):
+        fig, ax = plt.subplots(figsize=(2, 1))
+        ax.plot([0, 1], [0, s])
+        return fig
+
+    html = widgets.slider(draw, "σ", [0.1, 0.2, 0.4], start=0.2, fmt="{:.1f}", alt="a line").data
+    frames = re.findall(r'<img class="gd-frame"[^>]*>', html)
+    assert len(frames) == 3 and sum(" hidden" in f for f in frames) == 2
+    assert " hidden" not in frames[1] and 'alt="a line (σ = 0.2)"' in frames[1]
+    assert 'type="range"' in html and 'max="2"' in html and 'value="1"' in html
+    assert "<script" not in html and "http" not in html        # offline, no script tag, no CDN
+    with pytest.raises(ValueError, match="no values"):
+        widgets.slider(draw, "σ", [])
+
+
+def test_explore_sweep_shows_the_slider_at_the_default():
+    import matplotlib.pyplot as plt
+
+    from gendiff import widgets
+
+    def draw(sigma=0.2, index=0):
+        fig, ax = plt.subplots(figsize=(2, 1))
+        ax.set_title(f"{sigma} {index}")
+        return fig
+
+    out = widgets.explore(draw, interactive=False, sweep="sigma", values=[0.1, 0.2, 0.3],
+                          sigma=(0.02, 0.6, 0.02), index=(0, 20, 1))
+    assert 'value="1"' in out.data
+    with pytest.raises(ValueError, match="must name one of the controls"):
+        widgets.explore(draw, interactive=False, sweep="tau", values=[1], sigma=(0.02, 0.6, 0.02))
+
+
+def test_no_live_panel_without_a_widget_frontend(monkeypatch):
+    w = pytest.importorskip("ipywidgets")
+    monkeypatch.setenv("BOOK_LIVE_WIDGETS", "0")
+    monkeypatch.setattr(w, "interact", lambda *a, **k: pytest.fail("a live panel was built"))
+    widgets.explore(lambda sigma=0.2: plt.figure(), sigma=(0.02, 0.6, 0.02))

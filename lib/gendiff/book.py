@@ -19,7 +19,6 @@ from pathlib import Path
 from . import runtime
 from .claims import MARKS, PAPER_STATUSES, count_line, ledger_digest  # noqa: F401 (count_line: the page)
 
-RESULTS_DIR = runtime.REPO_ROOT / "data" / "results"
 CHAPTERS_DIR = runtime.REPO_ROOT / "chapters"
 
 
@@ -95,7 +94,7 @@ def load_results(chapters: list[str], profile: str | None = None,
     since it was written (``digest``), or when it was computed at another profile than ``profile`` (default:
     the current one).
     """
-    folder = Path(folder or RESULTS_DIR)
+    folder = Path(folder or runtime.results_dir())
     profile = profile or runtime.profile()
     out = []
     for ch in chapters:

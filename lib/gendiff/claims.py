@@ -17,8 +17,8 @@ profile cannot show the effect), ``needs full`` (:meth:`Claims.needs_full`: the 
 the experiment; the row says why). A **consistency check** (:meth:`Claims.consistency`) asserts like a claim
 and fails the build, but is listed apart and never counted as a reproduction.
 
-``Claims.save()`` writes the ledger to ``data/results/<chapter>.json`` with a digest of the chapter, the
-library (``lib/gendiff``, configs included) and the profile, so the claims page rejects a stale table.
+``Claims.save()`` writes the ledger to ``data/results/<chapter>.json`` (or ``$BOOK_RESULTS``) with a digest of the
+chapter, the library (``lib/gendiff``, configs included) and the profile, so the claims page rejects a stale table.
 """
 from __future__ import annotations
 
@@ -249,7 +249,7 @@ class Claims:
         return ClaimsTable(self.rows, self.counts())
 
     def save(self, folder: str | Path | None = None) -> Path:
-        folder = Path(folder or runtime.REPO_ROOT / "data" / "results")
+        folder = Path(folder or runtime.results_dir())
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.chapter}.json"
         payload = {"chapter": self.chapter, "profile": runtime.profile(), "digest": ledger_digest(self.chapter),

@@ -153,3 +153,39 @@ def crossing(ns, diff) -> float:
             t = diff[i - 1] / (diff[i - 1] - diff[i])
             return float(np.exp(np.log(ns[i - 1]) + t * (np.log(ns[i]) - np.log(ns[i - 1]))))
     return float("inf")
+
+
+# ----------------------------------------------------------------------------------------------------
+# summaries over the sweep of N and the seed pairs (chapter 1, §1–§2)
+# ----------------------------------------------------------------------------------------------------
+def curve_slope(in_psnr, curve, idx):
+    """Least-squares slope of an output-PSNR curve against the input PSNR over the indices ``idx``."""
+    in_psnr, curve = np.asarray(in_psnr), np.asarray(curve)
+    return np.polyfit(in_psnr[idx], curve[idx], 1)[0]
+
+
+def flatness(gap: Gap, in_psnr, idx):
+    """Test-curve slope over training-curve slope (paper Fig. 1): 0 for the empirical denoiser, whose
+    output on a new image does not improve as the noise falls, and ≈ 1 for a network that generalizes."""
+    return curve_slope(in_psnr, gap.test, idx) / curve_slope(in_psnr, gap.train, idx)
+
+
+def pair_or_first(k: int, pairs) -> int:
+    """Seed pair ``k`` where it was trained, else pair 0 (sizes trained with one pair only)."""
+    return k if k in pairs else 0
+
+
+def per_pair(values: dict, ns, pairs_at: dict, k: int) -> list:
+    """``values[(n, pair, g)]`` averaged over the models A and B, per N, for seed pair ``k``
+    (:func:`pair_or_first` at the sizes trained with one pair)."""
+    return [np.mean([values[n, pair_or_first(k, pairs_at[n]), g] for g in "AB"]) for n in ns]
+
+
+def seed_spread(value, ns, pairs_at: dict, *, min_pairs: int = 3):
+    """How much a result moves between seeds: the largest over the sizes trained with at least
+    ``min_pairs`` seed pairs of (max − min over the pairs) of ``value(n, k)``; ``None`` without such a size.
+    The rows of sizes trained with one pair compare it with their margin."""
+    multi = [n for n in ns if len(pairs_at[n]) >= min_pairs]
+    if not multi:
+        return None
+    return max(float(np.ptp([value(n, k) for k in pairs_at[n]])) for n in multi)

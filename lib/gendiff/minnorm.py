@@ -1,7 +1,7 @@
 """Minimum-norm shallow denoisers in function space (Zeno, Ongie, Blumenfeld, Weinberger & Soudry, NeurIPS 2023).
 
 Setting (paper §2; the body of the paper could not be read, so the closed forms below are the ones
-re-derived and checked numerically in the book's spec ``papers/02-min-norm-shallow-denoisers.md``):
+re-derived for this book and checked numerically in chapter 2):
 
 * clean points x_1..x_N ∈ ℝ^d; noisy samples y = x_n + ε with ‖ε‖ ≤ ρ < ½ min_{n≠m}‖x_n − x_m‖;
 * denoiser h_θ(y) = Σ_k a_k [w_k^T y + b_k]_+ + V y + c (shallow ReLU net, unregularised skip V, c);
@@ -12,7 +12,7 @@ re-derived and checked numerically in the book's spec ``papers/02-min-norm-shall
 Closed forms (NumPy, float64) are all sums of *rank-one ramps*
 r(y) = v · clip((u^T y − t0)/(t1 − t0), 0, 1), each realised by two ReLUs at path cost 2‖v‖/(t1 − t0):
 
-* 1D (spec §2.2): ``minnorm_1d`` and its cost Σ_n 2Δ_n/(Δ_n − 2ρ) (``repr_cost_1d``);
+* 1D (eq. ``ch02-1d``): ``minnorm_1d`` and its cost Σ_n 2Δ_n/(Δ_n − 2ρ) (``repr_cost_1d``);
 * data in an affine subspace (§2.5a): ``minnorm_subspace``;
 * union of non-acute rays through a training apex (§2.5b): ``minnorm_rays``;
 * obtuse simplex, ramps along the edges at the obtuse vertex (§2.5c): ``minnorm_obtuse_simplex``;
@@ -27,9 +27,10 @@ its neurons with the directions the closed forms predict.
 
 The implementation is split by concept: :mod:`gendiff.minnorm_1d` (univariate closed form, costs, eMMSE,
 generalisation sweep), :mod:`gendiff.minnorm_multi` (multivariate closed forms), :mod:`gendiff.minnorm_train`
-(the batched net, its training and neuron metrics), :mod:`gendiff.minnorm_plots` (figures) and
-:mod:`gendiff.minnorm_gen` (trained nets against eMMSE on fresh points). This module re-exports the first
-four, so ``from gendiff import minnorm as mm`` reaches every name.
+(the batched net, its training and neuron metrics), :mod:`gendiff.minnorm_eval` (trained nets
+measured against the closed forms), :mod:`gendiff.minnorm_plots` (figures) and
+:mod:`gendiff.minnorm_gen` (trained nets against eMMSE on fresh points). This module re-exports all but the
+last, so ``from gendiff import minnorm as mm`` reaches every name.
 """
 from __future__ import annotations
 
@@ -39,3 +40,4 @@ from .minnorm_multi import *       # noqa: F401,F403
 from .minnorm_multi import _check_altitudes  # noqa: F401
 from .minnorm_plots import *       # noqa: F401,F403
 from .minnorm_train import *       # noqa: F401,F403
+from .minnorm_eval import *        # noqa: F401,F403

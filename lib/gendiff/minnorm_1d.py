@@ -1,7 +1,7 @@
 """Univariate min-cost denoiser h*_ρ, its cost, and the eMMSE baseline (Zeno et al., NeurIPS 2023; chapter 2).
 
 Sorted clean points x_1 < … < x_N, gaps Δ_n = x_{n+1} − x_n, ball radius ρ < min Δ_n / 2 (chapter 2,
-eq. ``ch02-1d``; the spec's §2.2, re-derived since the paper's body could not be read):
+eq. ``ch02-1d``; re-derived for this book since the paper's body could not be read):
 
 * h*_ρ = x_n on [x_n − ρ, x_n + ρ], a straight ramp of slope Δ_n/(Δ_n − 2ρ) across each gap, constant
   outside the data (``minnorm_1d``); R(h*_ρ) = ∫|h*''| = Σ_n 2Δ_n/(Δ_n − 2ρ) (``repr_cost_1d``);
@@ -59,7 +59,7 @@ def interval_knots(x, rho=None, lo=None, hi=None):
 
 
 def minnorm_1d(y, x, rho=None, *, lo=None, hi=None):
-    """The univariate min-cost interpolating denoiser h*_ρ (spec §2.2; the chapter's eq. ``ch02-1d``).
+    """The univariate min-cost interpolating denoiser h*_ρ (the chapter's eq. ``ch02-1d``).
 
     h*(y) = x_n on [x_n − ρ, x_n + ρ]; linear from (x_n + ρ, x_n) to (x_{n+1} − ρ, x_{n+1}) with slope
     s_n = Δ_n/(Δ_n − 2ρ); constant x_1 / x_N outside. With ``lo``, ``hi`` the constraint set of cluster n
@@ -72,7 +72,7 @@ def minnorm_1d(y, x, rho=None, *, lo=None, hi=None):
 
 
 def repr_cost_1d(x, rho=None, *, lo=None, hi=None):
-    """R(h*) = ∫|h*''| = Σ_n 2Δ_n/(Δ_n − 2ρ) (spec §2.2); with intervals Σ_n 2Δ_n/(lo_{n+1} − hi_n)."""
+    """R(h*) = ∫|h*''| = Σ_n 2Δ_n/(Δ_n − 2ρ) (eq. ``ch02-1d``); with intervals Σ_n 2Δ_n/(lo_{n+1} − hi_n)."""
     x, lo, hi = interval_knots(x, rho, lo, hi)
     return float(np.sum(2 * np.diff(x) / (lo[1:] - hi[:-1])))
 
@@ -138,7 +138,7 @@ def contraction_violation(h_values, y, x):
 
 
 def emmse(Y, X, sigma):
-    """Empirical MMSE denoiser Σ_n x_n softmax_n(−‖y − x_n‖²/(2σ²)) (log-sum-exp; spec §2.3).
+    """Empirical MMSE denoiser Σ_n x_n softmax_n(−‖y − x_n‖²/(2σ²)) (log-sum-exp).
 
     ``Y``: (B, d) or (B,) for d = 1; ``X``: (N, d) or (N,). Returns the shape of ``Y``.
     """

@@ -1,7 +1,7 @@
 """Multivariate min-cost denoisers: subspace, rays, obtuse and regular simplices (Zeno et al., NeurIPS 2023).
 
 Every closed form is a sum of rank-one ramps v·clip((u^T y − t0)/(t1 − t0), 0, 1) at path cost
-2‖v‖/(t1 − t0) (chapter 2, eq. ``ch02-multi``; the spec's §2.5):
+2‖v‖/(t1 − t0) (chapter 2, eq. ``ch02-multi``; re-derived for this book):
 
 * data in an affine subspace x̄ + span(U): h*(y) = x̄ + U g*(U^T(y − x̄)) (``minnorm_subspace``);
 * a union of non-acute rays through a training apex x_0: x_0 + Σ_k u_k φ_k(u_k^T(y − x_0)) (``minnorm_rays``);
@@ -29,7 +29,7 @@ def affine_basis(X, tol=1e-10):
 
 
 def minnorm_subspace(Y, X, rho, lowdim_fn: Callable):
-    """Data in an affine subspace S = x̄ + span(U) (spec §2.5a).
+    """Data in an affine subspace S = x̄ + span(U).
 
     h*(y) = x̄ + U g*(U^T(y − x̄)), with g* = ``lowdim_fn(Z, Z_data, rho)`` the r-dimensional min-cost
     denoiser of the coordinates Z_data = U^T(x_n − x̄). The off-subspace part of y is removed exactly.
@@ -48,7 +48,7 @@ def collinear_lowdim(Z, Zx, rho):
 
 
 def minnorm_rays(Y, apex, rays: Sequence[tuple], rho):
-    """Union of one-sided rays from a training apex x_0 (spec §2.5b).
+    """Union of one-sided rays from a training apex x_0.
 
     h*(y) = x_0 + Σ_k u_k φ_k(u_k^T(y − x_0)), φ_k the 1D formula of {0, t_k1, t_k2, ...}; requires
     pairwise non-acute unit directions (u_i^T u_j ≤ 0), t_k1 > 2ρ. ``rays``: list of (u_k, t_k array).
@@ -80,7 +80,7 @@ def is_obtuse_at(X, i=0, tol=1e-12):
 
 
 def minnorm_obtuse_simplex(Y, x0, X_others, rho):
-    """Obtuse simplex, one point per edge ray (spec §2.5c).
+    """Obtuse simplex, one point per edge ray.
 
     h*(y) = x_0 + Σ_i (x_i − x_0) clip((u_i^T(y − x_0) − ρ)/(L_i − 2ρ), 0, 1), L_i = ‖x_i − x_0‖.
     Kinks perpendicular to the edges at x_0; w_k ∥ u_i. Requires the edges at x_0 pairwise non-acute.
@@ -141,7 +141,7 @@ def facet_normals(X):
 
 
 def face_aligned_simplex(Y, X, rho, p=None):
-    """Face-aligned construction for any simplex, anchored at p (spec §2.5d, generalised here).
+    """Face-aligned construction for any simplex, anchored at p (generalises the regular simplex).
 
     h(y) = p + Σ_n (x_n − p) clip((ν_n^T(y − c_n) − ρ)/(H_n − 2ρ), 0, 1). Feasible for every p because
     x_n lies on every facet m ≠ n. p = centroid: the regular-simplex closed form; p = a vertex: the
@@ -189,7 +189,7 @@ def best_face_anchor(X, rho):
 
 
 def minnorm_regular_simplex(Y, X, rho):
-    """Regular simplex (spec §2.5d): h*(y) = x̄ + Σ_n (x_n − x̄) clip((ν_n^T(y − c_n) − ρ)/(H − 2ρ), 0, 1)."""
+    """Regular simplex: h*(y) = x̄ + Σ_n (x_n − x̄) clip((ν_n^T(y − c_n) − ρ)/(H − 2ρ), 0, 1)."""
     return face_aligned_simplex(Y, X, rho, p=None)
 
 

@@ -4,6 +4,13 @@ Every helper takes ``ax=None`` (a new figure is made if none is given) and retur
 ``plt.show()``. Colours come from the Okabe–Ito palette (colour-blind safe); :data:`COLORS` maps the
 book's recurring roles to one colour each, so the same colour means the same thing in every chapter.
 Image grids share one intensity scale (``vmin``/``vmax``), stated in the colour bar or caption.
+
+Sizing for the page column: figures are at most :data:`FIG_WIDTH` inches wide and are drawn at
+``figure.dpi`` = 150, with no text below 9 pt. The book's column is about 750 CSS px wide at a desktop
+width, so a 7-inch figure (1,050 px) is shown at ≈ 0.7 of its natural size and its smallest label at
+≈ 9 × 150/72 × 0.7 ≈ 13 px ≈ 10 pt. The browser test fails any figure shown below
+``tests/test_browser.py``'s ``MIN_FIGURE_SCALE`` (0.6, i.e. 9-pt labels at ≥ 8 pt on screen). Use
+:func:`subplots` for a row of panels: it always makes the figure :data:`FIG_WIDTH` wide.
 """
 from __future__ import annotations
 
@@ -12,14 +19,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from . import runtime
+
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 COLORS = {
     "train": "#0072B2", "test": "#D55E00", "network": "#0072B2", "gaussian": "#009E73",
     "empirical": "#D55E00", "linear": "#E69F00", "theory": "#000000", "model_a": "#0072B2",
     "model_b": "#E69F00", "nearest": "#CC79A7",
 }
+FIG_WIDTH = 7.0          # inches: the widest figure the page column shows at a legible scale
+MAX_PANELS_PER_ROW = 3   # more panels per row than this shrink labels below legibility at FIG_WIDTH
 STYLE = {
-    "figure.figsize": (6.4, 3.6), "figure.dpi": 100, "savefig.dpi": 150, "figure.constrained_layout.use": True,
+    "figure.figsize": (FIG_WIDTH * 0.75, 3.2), "figure.dpi": 150, "savefig.dpi": 150,
+    "figure.constrained_layout.use": True, "xtick.labelsize": 9, "ytick.labelsize": 9,
     "axes.prop_cycle": mpl.cycler(color=OKABE_ITO), "axes.grid": True, "grid.alpha": 0.3,
     "axes.spines.top": False, "axes.spines.right": False, "font.size": 10, "axes.titlesize": 10,
     "axes.labelsize": 10, "legend.fontsize": 9, "legend.frameon": False, "image.cmap": "gray",
@@ -30,6 +42,19 @@ STYLE = {
 def use_style() -> None:
     """Apply the book's matplotlib style (call once in a chapter's setup cell)."""
     mpl.rcParams.update(STYLE)
+
+
+def subplots(nrows: int = 1, ncols: int = 1, *, height: float | None = None, width: float = FIG_WIDTH,
+             **kw):
+    """``plt.subplots`` sized for the page column: ``width`` ≤ :data:`FIG_WIDTH` inches, ``height`` per row
+    (default: square-ish panels, at most 3 in). More than :data:`MAX_PANELS_PER_ROW` columns is an error:
+    split the figure into rows instead."""
+    if ncols > MAX_PANELS_PER_ROW:
+        raise ValueError(f"{ncols} panels in a row: at most {MAX_PANELS_PER_ROW} stay legible in the page "
+                         f"column; use nrows")
+    width = min(width, FIG_WIDTH)
+    height = height if height is not None else min(3.0, 0.85 * width / ncols)
+    return plt.subplots(nrows, ncols, figsize=(width, height * nrows), **kw)
 
 
 def _np(x) -> np.ndarray:
@@ -55,6 +80,7 @@ def show_images(images, *, nrow: int | None = None, titles=None, vmin: float | N
     if vmin is None and vmax is None:
         vmin, vmax = float(imgs.min()), float(imgs.max())
     if ax is None:
+        scale = min(scale, FIG_WIDTH / ncol)            # the grid fits the page column
         fig, axes = plt.subplots(nrow, ncol, figsize=(scale * ncol, scale * nrow + (0.3 if title else 0)),
                                  squeeze=False)
     else:
@@ -70,10 +96,10 @@ def show_images(images, *, nrow: int | None = None, titles=None, vmin: float | N
         if k < B:
             im = a.imshow(imgs[k], vmin=vmin, vmax=vmax, cmap=cmap)
             if titles is not None:
-                a.set_title(str(titles[k]), fontsize=8, pad=2)
+                a.set_title(str(titles[k]), fontsize=9, pad=2)
     if row_labels is not None:
         for i, lab in enumerate(row_labels):
-            axes[i, 0].set_ylabel(str(lab), fontsize=8)
+            axes[i, 0].set_ylabel(str(lab), fontsize=9)
     if title:
         (fig.suptitle if ax is None else ax.set_title)(title)
     if colorbar and im is not None:
@@ -135,7 +161,7 @@ def compare_denoisers(x: torch.Tensor, sigma: float, denoisers: dict, *, seed: i
     ``seed``, so moving a σ slider changes only the noise level, not the noise pattern."""
     from .metrics import psnr
 
-    g = torch.Generator().manual_seed(seed)
+    g = runtime.generator(seed)
     y = x + sigma * torch.randn(x.shape, generator=g)
     imgs, titles = [x, y], ["clean", f"noisy σ={sigma:.3g}\n{float(psnr(y, x, vmax - vmin)):.1f} dB"]
     for name, D in denoisers.items():

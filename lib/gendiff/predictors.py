@@ -29,6 +29,7 @@ import math
 import numpy as np
 import torch
 
+from . import runtime
 from .denoisers import EmpiricalDenoiser, GaussianDenoiser
 
 
@@ -73,7 +74,7 @@ class LowRankMixture:
                               or [1]))
         if d < 0:
             raise ValueError(f"d must be ≥ 0, got {d}")
-        g = torch.Generator().manual_seed(seed)
+        g = runtime.generator(seed)
         starts = [init] + [torch.randint(k, (X.shape[0],), generator=g) for _ in range(restarts)]
         best = None
         for labels in starts:

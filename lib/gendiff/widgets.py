@@ -5,6 +5,12 @@
 calling the same pure function, whose controls start at the same settings. A reader without a kernel
 loses nothing but the sliders.
 
+``explore(..., sweep="sigma", values=[...])`` also makes the static output interactive without a kernel:
+``plot_fn`` is drawn once per value of the swept control (the others at their defaults) and the frames
+become a :func:`slider` — PNG frames embedded in the page with an ``<input type="range">`` that shows one
+of them. It needs only the browser: no kernel, no CDN, no script tag (the handler is an ``oninput``
+attribute), and a printed page shows the first-listed default frame.
+
 The default of each control is, in order of precedence:
 
 1. the ``value`` of an ipywidgets widget passed as the control (the panel shows that value);
@@ -74,18 +80,84 @@ def static_settings(plot_fn, **controls) -> dict:
     return {k: _default(v, defaults.get(k, _EMPTY), k) for k, v in controls.items()}
 
 
-def explore(plot_fn, *, static: bool = True, interactive: bool = True, **controls):
+_SLIDER_JS = ("var b=this.closest('.gd-slider'),i=+this.value;"
+              "b.querySelectorAll('img.gd-frame').forEach(function(m,k){m.hidden=k!==i;});"
+              "b.querySelector('.gd-value').textContent=this.dataset.labels.split('|')[i];")
+
+
+def _png(fig) -> str:
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def slider(plot_fn, name: str, values, *, start=None, fmt: str = "{}", alt: str = ""):
+    """A kernel-free slider over precomputed frames: ``plot_fn(value)`` for each of ``values``.
+
+    Returns an ``IPython.display.HTML`` object (display or glue it). The frame of ``start`` (default: the
+    first value) is shown first. ``alt`` is the frames' alt text (each frame adds ``name = value``).
+    """
+    from html import escape
+
+    from IPython.display import HTML
+
+    values = list(values)
+    if not values:
+        raise ValueError("slider: no values to precompute")
+    i0 = values.index(start) if start is not None else 0
+    labels = [fmt.format(v) for v in values]
+    if any("|" in lab for lab in labels):
+        raise ValueError("slider: a value label may not contain '|'")
+    frames = "".join(
+        f'<img class="gd-frame" alt="{escape(alt)} ({escape(name)} = {escape(lab)})"'
+        f'{"" if k == i0 else " hidden"} src="data:image/png;base64,{_png(plot_fn(v))}">'
+        for k, (v, lab) in enumerate(zip(values, labels)))
+    return HTML(
+        f'<div class="gd-slider"><label>{escape(name)} = <span class="gd-value">{escape(labels[i0])}'
+        f'</span><br><input type="range" min="0" max="{len(values) - 1}" step="1" value="{i0}" '
+        f'data-labels="{escape("|".join(labels))}" oninput="{_SLIDER_JS}" '
+        f'aria-label="{escape(name)}" style="width:min(100%,28em)"></label>{frames}</div>')
+
+
+def explore(plot_fn, *, static: bool = True, interactive: bool = True, sweep: str | None = None,
+            values=None, fmt: str = "{}", alt: str = "", glue_as: str | None = None, **controls):
     """Show ``plot_fn(**defaults)`` as a static figure, then an interactive panel over ``controls``.
 
     ``controls`` are ipywidgets widgets or ``interact`` abbreviations ((min, max, step) tuples, lists).
     The static figure and the panel's starting point use ``plot_fn``'s own parameter defaults where it has
-    them (see the module docstring). ``plot_fn`` must return a matplotlib figure. Returns the static figure.
+    them (see the module docstring). ``plot_fn`` must return a matplotlib figure. Returns the static figure,
+    or, with ``sweep`` (a control's name) and ``values``, the kernel-free :func:`slider` over that control
+    (shown in place of the static figure, starting at its default; ``fmt``/``alt`` as in :func:`slider`).
+    ``BOOK_LIVE_WIDGETS=0`` turns the live panel off (the tests' kernels have no widget frontend).
+    With ``glue_as`` the slider is glued under that name instead of shown, for a numbered
+    ``{glue:figure}`` with a caption in the prose, and ``None`` is returned.
     """
+    import os
+
     from IPython.display import display
 
     settings = static_settings(plot_fn, **controls)
+    # BOOK_LIVE_WIDGETS=0 (set by conftest.py for nbval, which has no widget frontend): no live panel
+    interactive = interactive and os.environ.get("BOOK_LIVE_WIDGETS", "1") != "0"
     fig = None
-    if static:
+    if static and sweep is not None:
+        if sweep not in controls or values is None:
+            raise ValueError(f"explore: sweep={sweep!r} must name one of the controls {list(controls)} "
+                             f"and come with values=")
+        start = settings[sweep] if settings[sweep] in list(values) else None
+        fig = slider(lambda v: plot_fn(**{**settings, sweep: v}), sweep, values, start=start, fmt=fmt,
+                     alt=alt)
+        if glue_as:
+            from . import book
+            book.glue(glue_as, fig)
+            fig = None                  # glued, not shown: a cell ending in explore(...) must not echo it
+        else:
+            display(fig)
+    elif static:
         fig = plot_fn(**settings)
         display(fig)
         plt.close(fig)
