@@ -19,7 +19,9 @@ D_G(y; σ) = μ + W_G(σ)(y − μ), W_G = Σ(Σ + σ²I)⁻¹ (paper eq. 6, :cl
   :func:`copy_fraction` (samples that copy a training image) and :func:`seed_stats`.
 
 The affine part lives in :mod:`gendiff.gaussian_linear`, the networks in :mod:`gendiff.gaussian_edm`; both are
-re-exported here, so ``from gendiff import gaussian as G`` reaches every function above.
+re-exported here, so ``from gendiff import gaussian as G`` reaches every function above. Chapter 3's
+measurement of every trained network (and their runs in parallel processes) is :mod:`gendiff.gaussian_study`,
+its figures :mod:`gendiff.gaussian_plots`.
 
 Every function takes denoisers with the book's interface ``D(y, sigma) -> x_hat`` and draws its noise from
 a ``torch.Generator``; σ may be a list, and the σ's are then evaluated in one batch (the EDM network

@@ -52,12 +52,20 @@ class Ch03Config:
 
 PROFILES = {
     "ci": Ch03Config(
-        data="mnist", image_size=16, n_pool=2000, n_heldout=500,
-        sizes=(16, 64, 2000), seeds=(0, 1, 2), widths=(4, 8, 16), width_n=64, channels=16,
-        channel_mult=(1, 2), steps=1500, batch_size=64, lr=2e-3, schedule="constant", ema_decay=0.995,
+        data="mnist", image_size=16, n_pool=4000, n_heldout=500,
+        sizes=(16, 64, 2000, 4000), seeds=(0, 1, 2), widths=(4, 8, 16), width_n=64, channels=16,
+        channel_mult=(1, 2), steps=1500, batch_size=40, lr=2e-3, schedule="constant", ema_decay=0.995,
         loguniform_frac=0.0, snapshots=(250, 500, 1000, 1500), halves_n=2000,
-        n_sigma=10, distill_noise=4, adam_steps=3000, dsm_n=1024, dsm_steps=2000, n_pairs=100, n_samples=100,
+        n_sigma=10, distill_noise=3, adam_steps=3000, dsm_n=1024, dsm_steps=2000, n_pairs=100, n_samples=100,
         sample_steps=18, workers=2),
+    # one GPU in ≤ 5 minutes (benchmarks/full_profile.py --profile gpu): 32 px digits (d = 1024), N up to 2000
+    "gpu": Ch03Config(
+        data="mnist", image_size=32, n_pool=2500, n_heldout=500,
+        sizes=(16, 64, 256, 2000), seeds=(0, 1, 2), widths=(8, 16, 32, 64), width_n=64, channels=32,
+        channel_mult=(1, 2), steps=2500, batch_size=128, lr=2e-3, schedule="constant", ema_decay=0.995,
+        loguniform_frac=0.0, snapshots=(250, 500, 1000, 2500), halves_n=2000,
+        n_sigma=10, distill_noise=4, adam_steps=3000, dsm_n=2048, dsm_steps=2000, n_pairs=100, n_samples=100,
+        sample_steps=18, workers=1),
     "full": Ch03Config(
         data="patches", image_size=32, n_pool=32768, n_heldout=2048,
         sizes=(64, 256, 1024, 4096, 16384, 32768), seeds=(0, 1, 2), widths=(8, 16, 32, 64), width_n=1024,
@@ -73,9 +81,10 @@ def load_data(cfg: Ch03Config, *, seed: int = 0) -> tuple[torch.Tensor, torch.Te
 
     ``mnist``: the 5,000 digits of :func:`gendiff.data.mnist` at ``image_size``, 2x − 1, cut into two disjoint
     class-balanced halves A, B (:func:`gendiff.data.balanced_halves`, ``seed``): ``pool`` = the first
-    ``n_pool`` of A (the size sweep's nested subsets ``pool[:N]``), ``pool2`` = the first ``halves_n`` of B
-    (the second of the disjoint training sets), ``heldout`` = the next ``n_heldout`` of B (in no training
-    set). ``patches``: the folder in ``$BOOK_CH03_FOLDER`` if set (a user's CIFAR-10 / FFHQ images; shuffled),
+    ``n_pool`` of A (the size sweep's nested subsets ``pool[:N]``), continued past the end of A by the first
+    digits of B (so N can exceed half the data; never past ``halves_n`` of B), ``pool2`` = the first
+    ``halves_n`` of B (the second of the disjoint training sets: ``pool[:halves_n]`` lies in A), ``heldout``
+    = the next ``n_heldout`` of B (in no training set). ``patches``: the folder in ``$BOOK_CH03_FOLDER`` if set (a user's CIFAR-10 / FFHQ images; shuffled),
     else grey photo patches, held-out patches from *other* photos (:func:`gendiff.data.photo_patches`);
     ``pool2 = pool[halves_n:2·halves_n]``, disjoint from ``pool[:halves_n]``.
     """
@@ -86,10 +95,12 @@ def load_data(cfg: Ch03Config, *, seed: int = 0) -> tuple[torch.Tensor, torch.Te
         x, labels = data.mnist(size=cfg.image_size)
         x = x * 2 - 1
         A, B = data.balanced_halves(labels, generator=g)
-        if cfg.n_pool > len(A) or cfg.halves_n + cfg.n_heldout > len(B):
-            raise ValueError(f"the halves hold {len(A)} and {len(B)} digits; the config asks {cfg.n_pool} and "
-                             f"{cfg.halves_n} + {cfg.n_heldout}")
-        return x[A[:cfg.n_pool]], x[B[:cfg.halves_n]], x[B[cfg.halves_n:cfg.halves_n + cfg.n_heldout]]
+        if (cfg.halves_n > len(A) or cfg.n_pool > len(A) + cfg.halves_n
+                or cfg.halves_n + cfg.n_heldout > len(B)):
+            raise ValueError(f"the halves hold {len(A)} and {len(B)} digits; the config asks a pool of "
+                             f"{cfg.n_pool}, halves of {cfg.halves_n} and {cfg.n_heldout} held out")
+        P = torch.cat([A, B[:max(0, cfg.n_pool - len(A))]])       # past A, the pool goes on into B's training part
+        return x[P[:cfg.n_pool]], x[B[:cfg.halves_n]], x[B[cfg.halves_n:cfg.halves_n + cfg.n_heldout]]
     if cfg.data == "patches":
         folder = os.environ.get(FOLDER_ENV)
         if folder:
@@ -105,7 +116,7 @@ def load_data(cfg: Ch03Config, *, seed: int = 0) -> tuple[torch.Tensor, torch.Te
     raise ValueError(f"unknown data {cfg.data!r}; use mnist or patches")
 
 
-def smoke_full() -> dict:
+def smoke_full(profile: str = "full") -> dict:
     """Build the ``full`` profile's data and models at full size and run one step of each on the CPU.
 
     One training step of the EDM UNet at every width of the sweep, one Euler step of the sampler, one
@@ -117,7 +128,7 @@ def smoke_full() -> dict:
     from ..sampling import edm_sample, edm_sigma_steps
     from ..train import FitConfig
 
-    cfg = PROFILES["full"]
+    cfg = PROFILES[profile]
     t0 = time.time()
     small = replace(cfg, n_pool=2 * cfg.sizes[0], halves_n=cfg.sizes[0], n_heldout=cfg.image_size**2 // 4)
     pool, _, held = load_data(small)                   # data at full resolution
