@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import pytest
 
 import torch
 
@@ -71,3 +72,34 @@ def test_explained_and_sample_agreement_on_a_known_network():
     assert samples["gauss"].shape == (3, 1, 4, 4) and cos["gauss"].shape == (3,)
     fig = synthesis.plot_heatmaps({10: res["r2"], 40: res["r2"]}, [0.1, 0.5])
     assert len(fig.axes) >= 2
+
+
+def test_memorization_onset_is_the_first_step_at_the_level_and_never_is_infinite():
+    import math
+
+    from gendiff import memorization_time as mt
+
+    fr = {250: 0.0, 500: 0.2, 1000: 0.6, 1500: 0.9}
+    assert mt.onset_step(fr, 0.5) == 1000 and mt.onset_step(fr, 0.1) == 500
+    assert mt.onset_step({250: 0.0, 500: 0.1}, 0.5) == math.inf
+    assert mt.onsets_ordered({16: [250, 500], 64: [1000, 1000], 4000: [math.inf, math.inf]})
+    assert not mt.onsets_ordered({16: [1000, 1000], 64: [250, 250]})
+    with pytest.raises(ValueError, match="level"):
+        mt.onset_step(fr, 0)
+
+
+def test_memorized_share_along_training_counts_copies():
+    import torch
+
+    from gendiff import memorization_time as mt
+
+    train = torch.rand(4, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+
+    class Copier(torch.nn.Module):                     # the empirical denoiser's σ → 0 limit, roughly
+        def forward(self, y, sigma):
+            d = torch.cdist(y.flatten(1), train.flatten(1))
+            return train[d.argmin(1)]
+
+    xT = 80 * torch.randn(6, 1, 4, 4, generator=torch.Generator().manual_seed(1))
+    fr = mt.memorized_along_training(lambda: Copier(), {}, Copier(), train, xT, final_step=10, sample_steps=4)
+    assert fr == {10: 1.0}

@@ -5,7 +5,10 @@ For a network ``D_θ`` trained on ``x_train`` and the predictors of :mod:`gendif
 per-image r² of every predictor against the network (Kamb & Ganguli's comparison), together with each one's MSE
 to the clean images. :func:`sample_agreement` runs the sampler of paper 1 (Alg. 1) with each predictor from the
 network's initial noise and noise stream and returns the mean-removed cosine of each final sample with the
-network's. :func:`plot_heatmaps` draws r² (predictor × σ) for each training-set size.
+network's. :func:`plot_heatmaps` draws r² (predictor × σ) for each training-set size,
+:func:`plot_best_predictor` the summary map (which predictor has the highest median r² in each (N, σ) region),
+:func:`plot_outputs` one noisy digit denoised by the network and by every predictor, and :func:`plot_samples`
+the samples of :func:`sample_agreement`.
 """
 from __future__ import annotations
 
@@ -77,9 +80,9 @@ def plot_heatmaps(tables: Mapping[int, Mapping[str, np.ndarray]], sigmas, *, tit
 
     ns = list(tables)
     names = list(dict.fromkeys(k for t in tables.values() for k in t))
-    cols = min(3, len(ns))
+    cols = min(2, len(ns))
     rows = math.ceil(len(ns) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.4 * cols + 1.6, 0.45 * len(names) * rows + 1.2), squeeze=False,
+    fig, axes = plt.subplots(rows, cols, figsize=(7.0, 0.5 * len(names) * rows + 1.2), squeeze=False,
                              layout="constrained")
     for ax, N in zip(axes.flat, ns):
         M = np.array([np.median(tables[N][k], 1) if k in tables[N] else np.full(len(sigmas), np.nan)
@@ -87,11 +90,11 @@ def plot_heatmaps(tables: Mapping[int, Mapping[str, np.ndarray]], sigmas, *, tit
         im = ax.imshow(np.ma.masked_invalid(np.clip(M, 0, 1)), vmin=0, vmax=1, cmap="viridis", aspect="auto")
         for (r, c), v in np.ndenumerate(M):
             if np.isfinite(v):
-                ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=7, color="w" if v < 0.6 else "k")
-        ax.set_xticks(range(len(sigmas)), [f"{s:g}" for s in sigmas], fontsize=8)
-        ax.set_yticks(range(len(names)), names if ax in axes[:, 0] else [""] * len(names), fontsize=8)
+                ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=9, color="w" if v < 0.6 else "k")
+        ax.set_xticks(range(len(sigmas)), [f"{s:g}" for s in sigmas], fontsize=9)
+        ax.set_yticks(range(len(names)), names if ax in axes[:, 0] else [""] * len(names), fontsize=9)
         ax.set_title(f"N = {N}", fontsize=9)
-        ax.set_xlabel("σ", fontsize=8)
+        ax.set_xlabel("σ", fontsize=9)
     for ax in list(axes.flat)[len(ns):]:
         ax.axis("off")
     fig.colorbar(im, ax=axes, shrink=0.8, label=title)
@@ -106,4 +109,101 @@ def best_predictor(tables: Mapping[int, Mapping[str, np.ndarray]]) -> dict:
             for N, t in tables.items() for i in range(next(iter(t.values())).shape[0])}
 
 
-__all__ = ["explained", "with_network_sigma", "sample_agreement", "plot_heatmaps", "best_predictor"]
+def median_r2(res: Mapping, n: int, k: int, name: str, i: int) -> float:
+    """Median over held-out images of the r² of predictor ``name`` against network ``(n, k)`` at σ index ``i``
+    (``res`` maps ``(N, seed)`` to the output of :func:`explained`)."""
+    return float(np.median(res[n, k]["r2"][name][i]))
+
+
+def best_table(best: Mapping, sizes, sigmas) -> str:
+    """The map of :func:`best_predictor` as a text table (rows N, columns σ)."""
+    head = f"{'':>9}" + "".join(f"{'σ = ' + format(s, 'g'):>19}" for s in sigmas)
+    rows = [f"{'N = ' + str(n):>9}" + "".join(f"{best[n, i]:>19}" for i in range(len(sigmas))) for n in sizes]
+    return "\n".join([head, *rows])
+
+
+#: one colour per predictor in every figure of the synthesis (Okabe–Ito; the first two as in gendiff.plots)
+PREDICTOR_COLORS = {"empirical": "#D55E00", "Gaussian": "#009E73", "low-rank mixture": "#CC79A7",
+                    "DCT shrinkage": "#E69F00", "patch machine": "#56B4E9", "network": "#0072B2"}
+SHORT_NAMES = {"empirical": "empirical", "Gaussian": "Gaussian", "low-rank mixture": "mixture",
+               "DCT shrinkage": "DCT", "patch machine": "patch"}
+
+
+def _family(name: str) -> str:
+    return "patch machine" if name.startswith("patch") else name
+
+
+def plot_best_predictor(tables: Mapping[int, Mapping[str, np.ndarray]], sigmas):
+    """The summary map: one cell per (N, σ), coloured by the predictor with the highest median r² against the
+    network (:func:`best_predictor`), with that r² written in; ``tables`` as in :func:`plot_heatmaps`."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    best = best_predictor(tables)
+    ns = list(tables)
+    fams = list(dict.fromkeys(_family(k) for t in tables.values() for k in t))
+    idx = np.array([[fams.index(_family(best[n, i])) for i in range(len(sigmas))] for n in ns])
+    fig, ax = plt.subplots(figsize=(7.0, 0.5 * len(ns) + 1.6), layout="constrained")
+    ax.imshow(idx, cmap=ListedColormap([PREDICTOR_COLORS[f] for f in fams]), vmin=-0.5,
+              vmax=len(fams) - 0.5, aspect="auto")
+    for (r, c), _ in np.ndenumerate(idx):
+        name = best[ns[r], c]
+        ax.text(c, r, f"{SHORT_NAMES[_family(name)]}\nr² = {np.median(tables[ns[r]][name][c]):.2f}",
+                ha="center", va="center", fontsize=9)
+    ax.set_xticks(range(len(sigmas)), [f"{s:g}" for s in sigmas])
+    ax.set_yticks(range(len(ns)), [f"N = {n}" for n in ns])
+    ax.set_xlabel("noise level σ")
+    ax.set_ylabel("training-set size")
+    ax.grid(False)
+    fig.legend(handles=[Patch(color=PREDICTOR_COLORS[f], label=f) for f in fams], loc="outside lower center",
+               ncols=min(len(fams), 3), title="best predictor of the network (median r²)")
+    return fig
+
+
+def plot_outputs(net: Callable, preds: Mapping[str, Callable], x: torch.Tensor, sigma: float, *, seed: int = 0):
+    """One held-out image ``x`` (1, C, H, W): clean, noisy at ``sigma``, the network's output and every
+    predictor's, each predictor titled with its r² against the network (two rows, shared [0, 1] scale)."""
+    from .plots import show_images
+
+    g = runtime.generator(seed)
+    y = x + sigma * torch.randn(x.shape, generator=g)
+    out_net = net(y, sigma).float()
+    imgs, titles = [x, y, out_net], ["clean", f"noisy, σ = {sigma:g}", "network"]
+    for k, p in preds.items():
+        out = p(y, sigma).float()
+        imgs.append(out)
+        titles.append(f"{SHORT_NAMES[_family(k)]}\nr² = {float(predictors.r2(out, out_net)[0]):.2f}")
+    ncol = math.ceil(len(imgs) / 2)
+    return show_images(torch.cat(imgs).clamp(-0.5, 1.5), nrow=2, titles=titles, scale=min(1.6, 7.0 / ncol))
+
+
+def plot_samples(agree: Mapping[int, tuple], *, per_row: int = 6):
+    """The samples of :func:`sample_agreement` for each N: one block per N, one row per denoiser (the
+    network first), ``per_row`` samples from the same noise across each block's rows; [0, 1] grey scale."""
+    import matplotlib.pyplot as plt
+
+    sizes = list(agree)
+    names = list(agree[sizes[0]][0])
+    side = 0.75
+    fig = plt.figure(figsize=(min(7.0, side * per_row + 1.0), (side * len(names) + 0.35) * len(sizes)),
+                     layout="constrained")
+    for sub, n in zip(np.atleast_1d(fig.subfigures(len(sizes), 1)), sizes):
+        samples, _ = agree[n]
+        axes = sub.subplots(len(names), per_row, squeeze=False)
+        for r, k in enumerate(names):
+            for c in range(per_row):
+                a = axes[r, c]
+                a.imshow(samples[k][c].float().squeeze(0).numpy(), vmin=0, vmax=1, cmap="gray")
+                a.set_xticks([])
+                a.set_yticks([])
+                a.grid(False)
+                for sp in a.spines.values():
+                    sp.set_visible(False)
+            axes[r, 0].set_ylabel(SHORT_NAMES.get(k, k), fontsize=9, rotation=0, ha="right", va="center")
+        sub.suptitle(f"N = {n}", fontsize=10)
+    return fig
+
+
+__all__ = ["explained", "with_network_sigma", "sample_agreement", "plot_heatmaps", "best_predictor", "median_r2",
+           "best_table", "plot_best_predictor", "plot_outputs", "plot_samples", "PREDICTOR_COLORS"]

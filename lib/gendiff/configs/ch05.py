@@ -24,6 +24,8 @@ class Ch5Config:
     patch_sizes: tuple[int, ...]  # N at which the (costly) patch machine is built
     sample_sizes: tuple[int, ...] # N at which samples are compared
     n_samples: int
+    onset_samples: int = 64       # samples per snapshot for the memorized share f_mem (Bonnaire et al.)
+    onset_level: float = 0.5      # f_mem at which memorization counts as started: most samples are copies
 
     def __post_init__(self):
         if not set(self.patch_sizes) <= set(self.sizes) or not set(self.sample_sizes) <= set(self.sizes):
@@ -33,6 +35,10 @@ class Ch5Config:
 PROFILES = {
     "ci": Ch5Config(sizes=(1, 10, 30, 100, 300, 2500), sigmas=(0.05, 0.1, 0.2, 0.4, 0.8), n_test=12, k=10,
                     energy=0.9, patch=5, patch_sizes=(10, 300), sample_sizes=(10, 300), n_samples=8),
+    # one GPU (chapter 1's gpu digit networks, 32 px): every size of chapter 1, the patch machine at three
+    "gpu": Ch5Config(sizes=(1, 10, 30, 100, 300, 1000, 2500), sigmas=(0.02, 0.05, 0.1, 0.2, 0.4, 0.8),
+                     n_test=32, k=10, energy=0.9, patch=5, patch_sizes=(10, 100, 300),
+                     sample_sizes=(10, 300, 2500), n_samples=16),
     "full": Ch5Config(sizes=(1, 10, 30, 100, 300, 1000, 2500), sigmas=(0.02, 0.05, 0.1, 0.2, 0.4, 0.8), n_test=64,
                       k=10, energy=0.9, patch=7, patch_sizes=(1, 10, 30, 100, 300, 1000, 2500),
                       sample_sizes=(10, 100, 2500), n_samples=32),
@@ -78,10 +84,10 @@ def predictors_for(cfg: Ch5Config, x_train: torch.Tensor, n: int) -> dict:
     return out
 
 
-def smoke_full() -> None:
+def smoke_full(profile: str = "full") -> None:
     """The ``full`` comparison at full size, one step: every predictor of the largest N on one noisy digit,
     one r² against a freshly built (untrained) network of chapter 1's ``full`` architecture."""
-    cfg, cfg1 = PROFILES["full"], ch01.PROFILES["full"]
+    cfg, cfg1 = PROFILES[profile], ch01.PROFILES[profile]
     halves = digit_halves(cfg1)
     x = halves["A"][:max(cfg.sizes)]
     net = network_denoiser(ch01.network(cfg1)().eval())
