@@ -90,3 +90,18 @@ def test_shallow_net_training_step_keeps_tensors_on_the_device(meta_device):
     with DeviceGuard():
         net, info = mm.train_minnorm(X, [False, True], cfg, cache=False, progress=False)
     assert net.W.is_meta and info["path_cost"].shape == (2,)
+
+
+def test_device_choices_go_through_runtime():
+    """Nothing in the library picks a device, seeds a generator or chooses a precision by itself: those
+    calls live in gendiff.runtime (so a GPU run changes one module, and the tests above cover it)."""
+    import re
+    from pathlib import Path
+
+    import gendiff
+
+    lib = Path(gendiff.__file__).parent
+    stray = re.compile(r"\.cuda\(\)|torch\.Generator\(\)|torch\.autocast\(|torch\.backends\.\w+\.allow_tf32")
+    found = [f"{p.relative_to(lib)}:{i}" for p in lib.rglob("*.py") if p.name != "runtime.py"
+             for i, line in enumerate(p.read_text().splitlines(), 1) if stray.search(line)]
+    assert not found, f"device/precision/seed choices outside gendiff.runtime: {found}"

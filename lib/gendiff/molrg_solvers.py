@@ -10,6 +10,7 @@ import itertools
 import torch
 from torch import nn
 
+from . import runtime
 from .molrg_exact import random_bases, sample_molrg
 
 
@@ -170,7 +171,7 @@ def sweep_closed_form(n: int, K: int, d_list, N_list, trials: int, *, seed: int,
 
     ``N_list`` counts samples per component (N_k). All trials of a cell are solved in one batch.
     """
-    gen = torch.Generator().manual_seed(seed)
+    gen = runtime.generator(seed)
     err = torch.full((len(d_list), len(N_list), trials), float("nan"), dtype=torch.float64)
     for i, d in enumerate(d_list):
         for j, Nk in enumerate(N_list):
@@ -192,7 +193,7 @@ def noisy_pca_errors(n: int, d: int, N_list, trials: int, eta: float, *, seed: i
     (1/N)Σ x_ix_iᵀ deviates from its expectation by O(1/√N), and by Davis–Kahan the subspace error is at most
     a constant times that deviation over the eigengap, so for N ≫ d it falls like N^(−1/2).
     """
-    gen = torch.Generator().manual_seed(seed)
+    gen = runtime.generator(seed)
     out = torch.empty(len(N_list), trials, dtype=torch.float64)
     for j, N in enumerate(N_list):
         U = random_bases(n, 1, d, generator=gen, trials=trials)

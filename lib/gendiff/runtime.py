@@ -138,6 +138,11 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def autocast(device: torch.device, enabled: bool = True):
+    """bf16 autocast on CUDA (the book's only mixed precision: training forward passes), a no-op elsewhere."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=enabled and torch.device(device).type == "cuda")
+
+
 def generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
     """A fresh seeded ``torch.Generator``: the way randomness enters every function of the library."""
     return torch.Generator(device=device).manual_seed(int(seed))

@@ -166,7 +166,6 @@ def fit(model: nn.Module, loss_fn: Callable[[int, torch.Generator], torch.Tensor
     opt = opt_cls(params, lr=cfg.lr, betas=cfg.betas, **({"weight_decay": cfg.weight_decay} if cfg.weight_decay > 0 else {}))
     ema = copy.deepcopy(model).eval().requires_grad_(False) if cfg.ema_decay > 0 else None
     gen = runtime.generator(cfg.seed)
-    use_amp = cfg.amp and dev.type == "cuda"
     hist: dict[str, list] = {"step": [], "loss": []}
     snaps: dict[int, dict] = {}
     first: list[float] = []
@@ -175,7 +174,7 @@ def fit(model: nn.Module, loss_fn: Callable[[int, torch.Generator], torch.Tensor
     for step in bar:
         for g in opt.param_groups:
             g["lr"] = cfg.lr_at(step)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+        with runtime.autocast(dev, cfg.amp):
             loss = loss_fn(step, gen)
         value = float(loss.detach())
         if not math.isfinite(value):
