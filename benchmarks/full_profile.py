@@ -95,6 +95,8 @@ def gpu_plan() -> dict:
     edm = _unet_flops(functools.partial(models.edm_unet, 1, max(c3.widths), c3.channel_mult),
                       (1, c3.image_size, c3.image_size), c3.batch_size)     # the widest model: an upper bound
     mlp = _unet_flops(functools.partial(MLPDenoiser, 48, width=c4.mlp_width), (48,), 256)
+    gl = _unet_flops(functools.partial(models.edm_unet, 1, c4.gl_channels, (1, 2)), (1, c4.gl_side, c4.gl_side),
+                     c4.gl_batch)
     return {
         "ch00": [("bias-free UNet, 8×8 digits", _unet_flops(lambda: ch00.network(c0), (1, 8, 8), c0.batch_size),
                   c0.steps, c0.seeds)],
@@ -103,14 +105,14 @@ def gpu_plan() -> dict:
                  ("UNet, faces / patches", u1, c1.face_steps, 2 + len(c1.n_train)),
                  ("UNet, Cα and contour", u1, c1.calpha_steps, len(c1.alphas)),
                  ("UNet, contour + spectrum + disks", u1, c1.contour_steps + c1.spectrum_steps + c1.disk_steps, 1)],
-        "ch02": [("shallow nets (batched), 1D/width/tri/subspace/digits/gen", 0.0,
-                  c2.one_d.steps * (2 + len(c2.width_sweep)) + 2 * c2.tri.steps + c2.digits.steps, 1)],
+        "ch02": [("shallow nets (batched), 1D/width/tri/subspace/rays/digits/gen", 0.0,
+                  c2.one_d.steps * (2 + len(c2.width_sweep)) + 3 * c2.tri.steps + c2.digits.steps, 1)],
         "ch03": [("EDM UNet (widest width, upper bound)", edm, c3.steps,
                   len(c3.sizes) * len(c3.seeds) + len(c3.widths) + 1)],
         "ch04": [("low-rank DAE sweeps (batched)", 0.0, c4.dae.steps, len(c4.dae_d) + len(c4.dae_wide_d) + 2),
                  ("EDM MLPs: MoLRG, digits", mlp, c4.mlp_steps, c4.jac_seeds),
                  ("EDM MLPs: digits", mlp, c4.digits_steps, c4.jac_seeds + 1),
-                 ("EDM MLPs: GL sweep", mlp, c4.gl_steps, len(c4.gl_d) * len(c4.gl_ratios))],
+                 ("EDM U-Nets: GL sweep", gl, c4.gl_steps, len(c4.gl_d) * len(c4.gl_ratios))],
         "ch05": [("none (chapter 1's digit networks load from the cache)", 0.0, 0, 0)],
     }
 

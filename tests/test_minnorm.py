@@ -290,3 +290,90 @@ def test_eval_helpers_on_the_closed_form():
     from gendiff.configs.ch02 import PROFILES
     scalars, recipes = mm.config_tables(PROFILES["ci"])
     assert list(recipes.index) == ["one_d", "tri", "digits"] and "seeds" in scalars
+
+
+# ---- subspace and rays: competitors and trained-net metrics (gendiff.minnorm_lifted) -------------------
+
+RAYS3 = [(np.array([1.0, 0, 0]), [1.0, 2.0]), (np.array([0, 1.0, 0]), [1.5]),
+         (np.array([-1.0, -1.0, -1.0]), [0.8])]
+X_RAY3 = np.vstack([np.zeros(3)] + [u / np.linalg.norm(u) * t for u, ts in RAYS3 for t in ts])
+
+
+def _plane_triangle():
+    Q = np.linalg.qr(np.random.default_rng(5).standard_normal((3, 3)))[0]
+    return mm.equilateral_triangle() @ Q[:2] + np.array([0.3, -0.2, 0.5]), Q[2]
+
+
+def test_barycentric_subspace_interpolates_ignores_normal_and_costs_more():
+    X, nrm = _plane_triangle()
+    hb = lambda Y: mm.barycentric_subspace(Y, X, RHO, vertex=0)
+    hs = lambda Y: mm.minnorm_subspace(Y, X, RHO, mm.minnorm_regular_simplex)
+    Y = _ball(X, RHO)
+    assert np.abs(hb(Y.reshape(-1, 3)).reshape(Y.shape) - X[:, None]).max() <= 1e-12
+    Yt = RNG.standard_normal((500, 3))
+    np.testing.assert_allclose(hb(Yt + RNG.normal(0, 1, (500, 1)) * nrm), hb(Yt), atol=1e-12)
+    # a different interpolant inside the plane, at the 2D barycentric cost (√3/2 · that of h*)
+    assert np.abs(hb(Yt) - hs(Yt)).max() > 0.05
+    X2 = mm.equilateral_triangle()
+    assert mm.cost_barycentric_subspace(X, RHO) == pytest.approx(
+        mm.cost_face_aligned(X2, RHO, p=X2[0]), rel=1e-12)
+
+
+def test_rays_face_aligned_interpolates_and_costs_more_than_rays():
+    hf = lambda Y: mm.rays_face_aligned(Y, np.zeros(3), RAYS3, RHO)
+    Y = _ball(X_RAY3, RHO)
+    assert np.abs(hf(Y.reshape(-1, 3)).reshape(Y.shape) - X_RAY3[:, None]).max() <= 1e-12
+    # its cost: face-aligned on {apex, first points} (anchor at the apex) plus the ray's outer gap
+    S = X_RAY3[[0, 1, 3, 4]]
+    expect = mm.cost_face_aligned(S, RHO, p=S[0]) + 2 * 1.0 / (1.0 - 2 * RHO)
+    assert mm.cost_rays_face_aligned(np.zeros(3), RAYS3, RHO) == pytest.approx(expect, rel=1e-12)
+    assert mm.cost_rays_face_aligned(np.zeros(3), RAYS3, RHO) > mm.cost_rays(RAYS3, RHO)
+    Yt = mm.hull_test_points(X_RAY3, RHO, 2000, np.random.default_rng(0))
+    assert np.abs(hf(Yt) - mm.minnorm_rays(Yt, np.zeros(3), RAYS3, RHO)).max() > 0.1
+    nu = mm.ray_facet_normals(np.zeros(3), RAYS3)     # normals of the facets through the apex
+    assert nu.shape == (3, 3)
+    np.testing.assert_allclose(np.abs(nu[2]), [0, 0, 1], atol=1e-12)   # facet {0, e1, 1.5 e2}
+
+
+def test_rays_face_aligned_rejects_acute_or_dependent_rays():
+    with pytest.raises(ValueError, match="non-acute"):
+        mm.rays_face_aligned(np.zeros((1, 2)), np.zeros(2), [([1.0, 0], [1.0]), ([1.0, 1.0], [1.0])], RHO)
+    with pytest.raises(ValueError, match="independent"):
+        mm.cost_rays_face_aligned(np.zeros(3), [([1.0, 0, 0], [1.0]), ([0, 1.0, 0], [1.0]),
+                                                ([-1.0, -1.0, 0], [1.0])], RHO)
+
+
+class _FnNet:
+    """A stand-in for a trained module: numpy_fn(g) returns the g-th function."""
+
+    def __init__(self, fns):
+        self.fns = fns
+
+    def numpy_fn(self, g):
+        return self.fns[g]
+
+
+def test_lifted_metrics_on_known_functions():
+    X, _ = _plane_triangle()
+    hs = lambda Y: mm.minnorm_subspace(Y, X, RHO, mm.minnorm_regular_simplex)
+    hb = lambda Y: mm.barycentric_subspace(Y, X, RHO)
+    xbar, U = mm.affine_basis(X)
+    passthru = lambda Y: hs(Y) + (Y - xbar) - ((Y - xbar) @ U) @ U.T
+    Y = mm.hull_test_points(X, RHO, 3000, np.random.default_rng(1))
+    assert Y.shape == (3000, 3)
+    rows, ref = mm.lifted_metrics(_FnNet([hs, hb, passthru]), [0, 1, 2], X, hs, hb, Y)
+    assert rows[0]["mean"] == 0 and rows[0]["orth"] <= 1e-12 and ref["star_orth"] <= 1e-12
+    assert rows[1]["mean"] == pytest.approx(2 * ref["half"]) and rows[1]["comp"] == 0
+    assert rows[2]["orth"] == pytest.approx(2 * ref["half_orth"])
+    assert rows[2]["mean"] == pytest.approx(2 * ref["half_orth"])   # the pass-through competitor
+
+
+def test_train_minnorm_in_three_dimensions():
+    X = torch.tensor(np.stack([X_RAY3] * 2), dtype=torch.float32)
+    cfg = mm.MinNormTrainConfig(K=8, M=4, steps=5, init_bias="data")
+    net, info = mm.train_minnorm(X, [False, False], cfg, cache=False, progress=False)
+    assert info["Y_fixed"].shape == (2, 5, 4, 3) and info["path_cost"].shape == (2,)
+    assert net.numpy_fn(1)(X_RAY3).shape == (5, 3)
+    rows, _ = mm.lifted_metrics(net, [0, 1], X_RAY3, lambda Y: Y, lambda Y: Y, X_RAY3,
+                                dirs=(np.eye(3), mm.ray_facet_normals(np.zeros(3), RAYS3)))
+    assert all(0 <= r["align"] <= 1 and 0 <= r["align_comp"] <= 1 for r in rows)

@@ -28,7 +28,8 @@ its neurons with the directions the closed forms predict.
 The implementation is split by concept: :mod:`gendiff.minnorm_1d` (univariate closed form, costs, eMMSE,
 generalisation sweep), :mod:`gendiff.minnorm_multi` (multivariate closed forms), :mod:`gendiff.minnorm_train`
 (the batched net, its training and neuron metrics), :mod:`gendiff.minnorm_eval` (trained nets
-measured against the closed forms), :mod:`gendiff.minnorm_plots` (figures) and
+measured against the closed forms), :mod:`gendiff.minnorm_lifted` (competitors of the subspace and ray
+closed forms, trained nets against both), :mod:`gendiff.minnorm_plots` (figures) and
 :mod:`gendiff.minnorm_gen` (trained nets against eMMSE on fresh points). This module re-exports all but the
 last, so ``from gendiff import minnorm as mm`` reaches every name.
 """
@@ -41,3 +42,4 @@ from .minnorm_multi import _check_altitudes  # noqa: F401
 from .minnorm_plots import *       # noqa: F401,F403
 from .minnorm_train import *       # noqa: F401,F403
 from .minnorm_eval import *        # noqa: F401,F403
+from .minnorm_lifted import *      # noqa: F401,F403

@@ -14,7 +14,8 @@ groups (``net.numpy_fn(g)``, ``net.neurons(g)``).
 * triangles (the paper's Fig. 2): distance to the closed form on a grid, path cost, weighted alignment
   of the active neurons with edges / facet normals, the cost of the same construction on the convex
   hulls of the net's samples (:func:`triangle_metrics`);
-* data in a subspace: distance to h* and the output change per off-subspace move (:func:`subspace_metrics`);
+* data in a subspace: distance to h* and the output change per off-subspace move (:func:`subspace_metrics`;
+  competitors inside the subspace and for rays: :mod:`gendiff.minnorm_lifted`);
 * digits: weighted span energy and in-span alignment of each net's neurons (:func:`digit_span_energies`,
   :func:`in_span_alignments`).
 """
@@ -25,6 +26,7 @@ from dataclasses import fields, is_dataclass
 import numpy as np
 
 from .minnorm_1d import contraction_violation, minnorm_1d, repr_cost_1d, secant_cost_1d
+from .minnorm_lifted import hull_test_points
 from .minnorm_multi import affine_basis, edge_dirs, facet_normals, sample_hull_cost
 from .minnorm_train import alignment, in_span_alignment, span_energy, weighted_mean
 
@@ -155,7 +157,7 @@ def subspace_metrics(net, groups, cases, rho, n, rng):
     for g in range(groups):
         kind, X, h_star = cases[g % len(cases)]
         xbar, U = affine_basis(X)
-        Y = rng.dirichlet(np.ones(len(X)), n) @ X + rho * rng.standard_normal((n, X.shape[1]))
+        Y = hull_test_points(X, rho, n, rng)
         off = (Y - xbar) - ((Y - xbar) @ U) @ U.T
         half[kind] = 0.5 * float(np.linalg.norm(off, axis=1).mean())
         nrm = rng.standard_normal(Y.shape)

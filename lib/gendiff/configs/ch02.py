@@ -14,14 +14,14 @@ from ..minnorm import MinNormTrainConfig
 class Ch2Config:
     seeds: int                       # 1D: independent nets per mode (trained as groups of one module)
     one_d: MinNormTrainConfig        # 1D, N = 5 points; offline with the ±ρ endpoints among the M samples
-    tri: MinNormTrainConfig          # obtuse and equilateral triangles, offline
+    tri: MinNormTrainConfig          # triangles, subspace (plane, line) and ray data in ℝ^3, offline
     digits: MinNormTrainConfig       # sklearn digits {0,1,2,3}, online vs a fixed set of M < d samples
     gen_sets: int                    # training sets for the generalisation sweep
     gen_test: int                    # test points per training set
     gen_sigmas: tuple[float, ...]    # σ values of the sweep (must include 0.003, 0.01, 0.1)
     grid_1d: int                     # points of the 1D evaluation grid on [−2.6, 2.6]
     grid_2d: int                     # points per axis of the 2D grid on [−1.6, 1.6]²
-    tri_seeds: int = 3               # nets per triangle (the Fig. 2 claims are judged on their median, ≥ 3)
+    tri_seeds: int = 3               # nets per triangle, subspace and ray example (claims: median, ≥ 3)
     digit_seeds: int = 3             # online digit nets (the span-energy claim: median of ≥ 3 seeds)
     width_sweep: tuple[int, ...] = (128,)      # 1D: other widths K (besides one_d.K) for the minimality check
     width_seeds: int = 3             # nets per width in that sweep
