@@ -33,3 +33,12 @@ def test_edm_sampler_solvers():
     assert len(out.trajectory) == 18 and out.x.shape == z.shape
     with pytest.raises(ValueError):
         sampling.edm_sample(EmpiricalDenoiser(x), z, solver="rk4")
+
+
+def test_ascent_sampler_marks_a_diverging_sample_nan_and_finishes_the_others():
+    def D(y, s):                                     # sample 0 runs away, sample 1 goes to 0.5
+        return torch.cat([10 * y[:1], torch.full_like(y[1:], 0.5)])
+
+    r = sampling.ascent_sample(D, (2, 1, 4, 4), mean=0.5, seed=0, device="cpu")
+    assert torch.isnan(r.x[0]).all() and torch.isfinite(r.x[1]).all()
+    assert (r.x[1] - 0.5).abs().max() < 1e-6

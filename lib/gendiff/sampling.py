@@ -30,14 +30,16 @@ class SampleResult:
 @torch.no_grad()
 def ascent_sample(D, shape: tuple, *, mean: torch.Tensor | float = 0.5, seed: int = 0, h0: float = 0.01,
                   beta: float = 0.1, sigma0: float = 1.0, sigma_final: float = 0.05, max_steps: int = 2000,
-                  return_trajectory: bool = False, device=None) -> SampleResult:
+                  return_trajectory: bool = False, device=None, diverged_above: float = 1e3) -> SampleResult:
     """Kadkhodaie et al. (2024) Alg. 1: start at x₀ = m + σ₀ε, then repeat
 
         d_t = D(x) − x,   σ_t = ‖d_t‖/√d,   h_t = h₀t/(1 + h₀(t − 1)),
         γ_t = σ_t √((1 − βh_t)² − (1 − h_t)²),   x ← x + h_t d_t + γ_t z_t,
 
     until σ_t ≤ σ_final for every sample (each sample stops on its own), and return D(x) (a final
-    denoising step). ``beta`` sets how much noise is injected (β = 1: none). Paper: h₀ = 0.01, β = 0.1,
+    denoising step). A sample whose σ_t turns non-finite or exceeds ``diverged_above`` (images live in
+    [0, 1], so σ_t beyond a few is already a runaway) has diverged: it stops, and its row of the result is
+    NaN, for the caller to count and report (:func:`gendiff.memorization.finite_rows`), never averaged in. ``beta`` sets how much noise is injected (β = 1: none). Paper: h₀ = 0.01, β = 0.1,
     σ₀ = 1, σ_final = 0.05. ``shape`` = (B, C, H, W); ``mean`` is the training-set mean image (or a float).
     """
     dev = device or runtime.device()
@@ -47,6 +49,7 @@ def ascent_sample(D, shape: tuple, *, mean: torch.Tensor | float = 0.5, seed: in
     mean = torch.as_tensor(mean, dtype=torch.float32)
     x = (mean + sigma0 * torch.randn(shape, generator=gen)).to(dev)
     active = torch.ones(B, dtype=torch.bool, device=dev)
+    diverged = torch.zeros(B, dtype=torch.bool, device=dev)
     traj, sig_trace = ([x.cpu()] if return_trajectory else []), []
     view = (-1,) + (1,) * (len(shape) - 1)
     t = 0
@@ -54,8 +57,10 @@ def ascent_sample(D, shape: tuple, *, mean: torch.Tensor | float = 0.5, seed: in
         z = torch.randn(shape, generator=gen).to(dev)      # drawn every step: identical streams per seed
         dx = D(x, None) - x
         sigma_t = dx.flatten(1).norm(dim=1) / math.sqrt(d)
-        active &= sigma_t > sigma_final
-        sig_trace.append(float(sigma_t.mean()))
+        diverged |= active & ~(sigma_t <= diverged_above)      # NaN compares False: caught too
+        active &= (sigma_t > sigma_final) & ~diverged
+        sigma_t = torch.where(diverged, torch.zeros_like(sigma_t), sigma_t)
+        sig_trace.append(float(sigma_t[~diverged].mean()) if (~diverged).any() else math.nan)
         if not active.any():
             break
         h = h0 * t / (1 + h0 * (t - 1))
@@ -68,6 +73,7 @@ def ascent_sample(D, shape: tuple, *, mean: torch.Tensor | float = 0.5, seed: in
         raise RuntimeError(f"ascent_sample did not reach sigma_final={sigma_final} in {max_steps} steps "
                            f"(last mean σ_t = {sig_trace[-1]:.3g}); is the denoiser trained?")
     out = D(x, None)
+    out[diverged] = math.nan
     return SampleResult(out.cpu(), t, sig_trace, traj)
 
 
