@@ -203,3 +203,9 @@ def test_ch04_config_seeds_and_paper_sigma_data():
         assert cfg.jac_seeds >= 3
         assert cfg.digits_sigma_data[0] == 0.5
         assert cfg.dae_wide.sigma_max > 10 * cfg.dae.sigma_max
+
+
+def test_gl_data_are_images_on_the_subspaces():
+    x, U = M.gl_data(8, 3, 4, generator=gen())
+    assert x.shape == (2 * 3 * 4, 1, 8, 8) and x.dtype == torch.float32 and U.shape == (2, 64, 3)
+    assert M.off_subspace_ratio(U, x.flatten(1).double()).max() < 1e-5

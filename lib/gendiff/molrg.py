@@ -23,7 +23,7 @@ from .molrg_solvers import (top_directions, pca_subspace, sc_objective, spectral
 from .molrg_dae import (LowRankDAE, DAETrainConfig, dae_batch_loss, train_low_rank_dae,  # noqa: F401
                         sweep_dae, DAESweepJob, sweep_dae_cached, sweep_dae_many)
 from .molrg_nets import (numerical_rank, jacobians, rank_vs_sigma, editing_directions,  # noqa: F401
-                         MLPDenoiser, gl_score_molrg, curve_gap)
+                         MLPDenoiser, gl_score_molrg, curve_gap, gl_data, gl_unet_sweep)
 from .molrg_checks import (config_lines, mc_check, subspace_energy, thm1_relative_errors,  # noqa: F401
                            rotated_bases, soft_hard_gap, success, split_rates, rate_by_N, first_all,
                            recover_one, edit_stats, random_unit)

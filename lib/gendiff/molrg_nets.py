@@ -103,3 +103,52 @@ def curve_gap(curves: dict) -> float:
         grid = np.linspace(lo, hi, 50)
         gaps.append(float(np.abs(np.interp(grid, x1, y1) - np.interp(grid, x2, y2)).mean()))
     return float(np.mean(gaps)) if gaps else float("nan")
+
+
+# ----------------------------------------------------------------------------------------------------
+# §5: the EDM U-Net on MoLRG images, generalization against N_k/d
+# ----------------------------------------------------------------------------------------------------
+
+def gl_data(side: int, d: int, ratio: int, *, generator: torch.Generator, K: int = 2):
+    """MoLRG data in image form: N_k = ``ratio``·d samples of each of K mutually orthogonal d-dimensional
+    subspaces of R^n, n = side², reshaped to (K·N_k, 1, side, side) float32 images (eq. ch04-molrg, μ = 0,
+    Λ = I). Returns (images, U (K, n, d) float64)."""
+    from .molrg_exact import random_bases, sample_molrg
+
+    U = random_bases(side * side, K, d, generator=generator)
+    x, _ = sample_molrg(U, ratio * d, generator=generator)
+    return x.float().reshape(-1, 1, side, side), U
+
+
+def gl_unet_sweep(side: int, ds, ratios, *, steps: int, channels: int, batch: int, samples: int,
+                  workers: int = 1, name: str = "ch04-unet-gl") -> dict:
+    """(d, ratio) → :func:`gl_score_molrg` of ``samples`` Heun samples (18 steps, EDM's) of the book's EDM
+    U-Net (``edm_unet(1, channels)``, σ_data = the data's std) trained ``steps`` Adam steps with EDM's noise
+    law and weighting on :func:`gl_data` (seed 300 + 10d + ratio, which also draws the sampler's noise).
+    All runs go through :func:`gendiff.train.train_many` (cached; ``workers`` processes)."""
+    import functools
+
+    from . import runtime, sampling
+    from . import train as T
+
+    cells = {}
+    for d in ds:
+        for r in ratios:
+            g = runtime.generator(300 + 10 * d + r)
+            x, U = gl_data(side, d, r, generator=g)
+            sd = float(x.std())
+            fit = T.FitConfig(steps=steps, lr=2e-3, ema_decay=0.995, warmup=100, seed=r)
+            tc = T.DenoiserTrainConfig(fit=fit, batch_size=min(batch, 4 * len(x)), noise=T.NoiseLaw("edm"),
+                                       weight="edm", sigma_data=sd)
+            make = functools.partial(_models.edm_unet, 1, channels, (1, 2), sd)
+            cells[d, r] = (T.Job(make, x, tc, name), g, x, U)
+    nets = T.train_many({c: v[0] for c, v in cells.items()}, workers=workers)
+    out = {}
+    for c, (_, g, x, U) in cells.items():
+        z = 80 * torch.randn(samples, 1, side, side, generator=g)
+        with torch.no_grad():
+            s = sampling.edm_sample(nets[c].model.cpu(), z, num_steps=18).x
+        if not torch.isfinite(s).all():
+            raise RuntimeError(f"non-finite samples for d = {c[0]}, N_k/d = {c[1]}: the run diverged")
+        out[c] = gl_score_molrg(s.flatten(1), x.flatten(1), U.float())
+    return out

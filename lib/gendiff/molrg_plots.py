@@ -153,7 +153,7 @@ def gl_curves(gl: dict, d_list, ratios, n: int):
     for d in d_list:
         ax[0].semilogx(ratios, [gl[d, r]["gl"] for r in ratios], "o-", label=f"d = {d}")
         ax[1].semilogx(ratios, [gl[d, r]["memorized"] for r in ratios], "o-", label=f"d = {d}")
-    ax[0].set(xlabel="N_k / d", ylabel="GL score (ours)", title=f"MLP on MoLRG (n = {n}, K = 2)",
+    ax[0].set(xlabel="N_k / d", ylabel="GL score (ours)", title=f"U-Net on MoLRG (n = {n}, K = 2)",
               ylim=(-0.02, 1.02))
     ax[1].set(xlabel="N_k / d", ylabel="fraction memorised", title="memorisation", ylim=(-0.02, 1.02))
     ax[0].legend()

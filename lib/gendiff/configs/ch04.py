@@ -43,12 +43,13 @@ class Ch4Config:
     mlp_Nk_per_d: int                       # training samples per component, as a multiple of d
     digits_steps: int
     digits_sigma_data: tuple[float, float]  # EDM σ_data of the digits MLPs: the paper's 0.5 (claim), a small one
-    # §5 generalization vs N_k/d
-    gl_n: int
+    # §5 generalization vs N_k/d: the book's EDM U-Net on MoLRG images (K = 2, side × side pixels)
+    gl_side: int                            # image side; n = side² (paper's official run: 4×4×3 = 48)
     gl_d: tuple[int, ...]
     gl_ratios: tuple[int, ...]              # N_k / d
     gl_steps: int
-    gl_width: int
+    gl_channels: int                        # U-Net base channels
+    gl_batch: int                           # batch size (at most 4·N for the smallest sets)
     gl_samples: int
     # §6 editing
     edit_d: int                             # class-subspace dimension on digits
@@ -75,7 +76,8 @@ PROFILES = {
         noisy_d=4, noisy_eta=0.1, noisy_N=(8, 16, 32, 64, 128, 256, 512, 1024), noisy_trials=20,
         jac_K=2, jac_d=6, jac_points=20, jac_seeds=3, jac_sigmas=_SIGMAS,
         mlp_width=256, mlp_steps=3000, mlp_Nk_per_d=64, digits_steps=2000, digits_sigma_data=(0.5, 0.1),
-        gl_n=16, gl_d=(2, 4), gl_ratios=(1, 8, 64), gl_steps=3000, gl_width=256, gl_samples=200,
+        gl_side=8, gl_d=(2, 4, 8), gl_ratios=(1, 2, 4), gl_steps=1000, gl_channels=8, gl_batch=64,
+        gl_samples=200,
         edit_d=5, edit_sigmas=(0.3, 1.0), edit_points=20,
     ),
     # one GPU in ≤ 5 minutes (benchmarks/full_profile.py --profile gpu): the full MLP width, more d, N, seeds
@@ -93,7 +95,8 @@ PROFILES = {
         noisy_d=4, noisy_eta=0.1, noisy_N=(8, 16, 32, 64, 128, 256, 512, 1024), noisy_trials=50,
         jac_K=2, jac_d=6, jac_points=50, jac_seeds=3, jac_sigmas=_SIGMAS,
         mlp_width=1024, mlp_steps=6000, mlp_Nk_per_d=64, digits_steps=4000, digits_sigma_data=(0.5, 0.1),
-        gl_n=32, gl_d=(2, 4, 6), gl_ratios=(1, 4, 16, 64), gl_steps=4000, gl_width=1024, gl_samples=500,
+        gl_side=8, gl_d=(2, 4, 6, 8), gl_ratios=(1, 4, 16, 64), gl_steps=8000, gl_channels=32,
+        gl_batch=256, gl_samples=500,
         edit_d=5, edit_sigmas=(0.3, 1.0), edit_points=50,
     ),
     "full": Ch4Config(
@@ -110,8 +113,8 @@ PROFILES = {
         noisy_d=6, noisy_eta=0.1, noisy_N=(12, 24, 48, 96, 192, 384, 768, 1536, 3072), noisy_trials=100,
         jac_K=2, jac_d=6, jac_points=100, jac_seeds=3, jac_sigmas=_SIGMAS,
         mlp_width=1024, mlp_steps=20_000, mlp_Nk_per_d=64, digits_steps=20_000, digits_sigma_data=(0.5, 0.1),
-        gl_n=48, gl_d=(3, 5, 7), gl_ratios=(1, 2, 4, 8, 16, 32, 64, 128), gl_steps=8000, gl_width=1024,
-        gl_samples=1000,
+        gl_side=8, gl_d=(2, 4, 6, 8), gl_ratios=(1, 2, 4, 8, 16, 32, 64, 128), gl_steps=20_000,
+        gl_channels=64, gl_batch=256, gl_samples=1000,
         edit_d=5, edit_sigmas=(0.3, 0.6, 1.0), edit_points=100,
     ),
 }
@@ -143,12 +146,22 @@ def smoke_full(profile: str = "full") -> dict:
     U = M.random_bases(cfg.n, cfg.jac_K, cfg.jac_d, generator=g)
     x, _ = M.sample_molrg(U, cfg.mlp_Nk_per_d * cfg.jac_d, generator=g)
     digits = _data.digits(scale="pm1")[0].flatten(1)
-    for name, data, width in [("mlp", x.float(), cfg.mlp_width), ("digits", digits, cfg.mlp_width),
-                              ("gl", x.float()[:, : cfg.gl_n] if cfg.gl_n <= cfg.n else x.float(), cfg.gl_width)]:
+    for name, data, width in [("mlp", x.float(), cfg.mlp_width), ("digits", digits, cfg.mlp_width)]:
         net = M.MLPDenoiser(data.shape[1], width=width)
         tc = T.DenoiserTrainConfig(fit=T.FitConfig(steps=1), noise=T.NoiseLaw("edm"), weight="edm")
         net = T.train_denoiser(net, data, tc, progress=False).model
         J = M.jacobians(net, data[:2], 1.0)
         out[name] = tuple(J.shape)
         sampling.edm_sample(net, torch.randn(4, data.shape[1], generator=g), num_steps=2).x
+    # the §5 U-Net on MoLRG images at the largest d and ratio: one step, one sampler step, the score
+    from ..models.edm import edm_unet
+    from ..molrg_nets import gl_data
+
+    x, U = gl_data(cfg.gl_side, max(cfg.gl_d), max(cfg.gl_ratios), generator=g)
+    net = edm_unet(1, cfg.gl_channels, (1, 2))
+    tc = T.DenoiserTrainConfig(fit=T.FitConfig(steps=1), noise=T.NoiseLaw("edm"), weight="edm",
+                               batch_size=cfg.gl_batch)
+    net = T.train_denoiser(net, x, tc, progress=False).model
+    s = sampling.edm_sample(net, torch.randn(4, *x.shape[1:], generator=g), num_steps=2).x
+    out["gl"] = M.gl_score_molrg(s.flatten(1), x.flatten(1), U.float())["gl"]
     return out
