@@ -101,5 +101,29 @@ def test_memorized_share_along_training_counts_copies():
             return train[d.argmin(1)]
 
     xT = 80 * torch.randn(6, 1, 4, 4, generator=torch.Generator().manual_seed(1))
-    fr = mt.memorized_along_training(lambda: Copier(), {}, Copier(), train, xT, final_step=10, sample_steps=4)
-    assert fr == {10: 1.0}
+    held = torch.rand(20, 1, 4, 4, generator=torch.Generator().manual_seed(2))
+    fr = mt.along_training(lambda: Copier(), {}, Copier(), train, xT, held, final_step=10, sample_steps=4)
+    assert fr["f_mem"] == {10: 1.0} and fr["fd"][10] > 0
+
+
+def test_settle_step_reads_the_fall_of_the_distance():
+    from gendiff import memorization_time as mt
+
+    assert mt.settle_step({250: 10.0, 500: 2.0, 1000: 1.0, 1500: 1.1}, share=0.9) == 1000
+    assert mt.settle_step({250: 10.0, 500: 1.5, 1000: 1.0}, share=0.8) == 500
+    assert mt.settle_step({250: 1.0, 500: 2.0}) == 250          # never falls: settled at the first snapshot
+    with pytest.raises(ValueError, match="share"):
+        mt.settle_step({250: 1.0}, share=0)
+
+
+def test_frechet_pca_is_zero_on_itself_and_sees_a_shift():
+    import torch
+
+    from gendiff.metrics import frechet_pca
+
+    x = torch.randn(400, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    assert abs(frechet_pca(x, x, k=5)) < 1e-6
+    shifted = frechet_pca(x + 1.0, x, k=16)               # all 16 coordinates: the shift's full norm², 16
+    assert abs(shifted - 16.0) < 1e-4
+    with pytest.raises(ValueError, match="reference"):
+        frechet_pca(x, x[:5], k=10)

@@ -107,3 +107,24 @@ def trend(values) -> tuple[float, float]:
     if np.ptp(v) == 0:
         return 0.0, 0.0                                    # constant: no trend (Spearman's ρ is undefined)
     return float(spearmanr(np.arange(v.size), v).statistic), float(v[-1] - v[0])
+
+
+def frechet_pca(samples: torch.Tensor, reference: torch.Tensor, k: int = 10) -> float:
+    """Fréchet distance between Gaussians fitted to ``samples`` and ``reference`` in the top-``k`` principal
+    coordinates of ``reference`` (pixels, flattened): ‖μ₁ − μ₂‖² + tr(C₁ + C₂ − 2 (C₂^{1/2} C₁ C₂^{1/2})^{1/2}),
+    the formula of the FID (Heusel et al. 2017, Eq. 6) with PCA coordinates standing in for Inception
+    features, which this offline book does not have. Blurred or noisy samples move the covariance, copies
+    of training images do not: it measures quality, not novelty."""
+    from scipy.linalg import sqrtm
+
+    ref = reference.reshape(reference.shape[0], -1).double()
+    if ref.shape[0] <= k or samples.shape[0] < 2:
+        raise ValueError(f"need more than k = {k} reference images and ≥ 2 samples")
+    mu = ref.mean(0)
+    basis = torch.linalg.svd(ref - mu, full_matrices=False).Vh[:k].T
+    a = ((samples.reshape(samples.shape[0], -1).double() - mu) @ basis).numpy()
+    b = ((ref - mu) @ basis).numpy()
+    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root_b = np.real(sqrtm(cb))
+    cross = np.real(sqrtm(root_b @ ca @ root_b))
+    return float(((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(ca + cb - 2 * cross))
