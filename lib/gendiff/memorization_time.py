@@ -52,8 +52,8 @@ def along_training(make_model, snapshots: dict, final, train_set: torch.Tensor, 
 
 
 def chapter3_curves(cfg3, *, n_samples: int, seed: int = 7) -> dict:
-    """(N, seed) → {"f_mem": {step: f_mem}, "fd": {step: Fréchet distance}} for every run of chapter 3's size sweep (``cfg3``: its config), from the
-    snapshots those runs kept and their final weights — chapter 3's cached models (the same jobs, so
+    """(N, seed) → {"f_mem": {step: f_mem}, "fd": {step: Fréchet distance}} for every run of chapter 3's size
+    sweep (``cfg3``: its config), from the snapshots those runs kept and their final weights — chapter 3's cached models (the same jobs, so
     nothing is trained twice; run alone, this trains them). Samples: ``n_samples`` from one fixed noise."""
     from . import gaussian_study as GS
     from . import runtime
