@@ -15,17 +15,22 @@ from nbval.plugin import IPyNbFile
 
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT / "_ext"))
+import cell_timeouts  # noqa: E402
 import ipc_kernels  # noqa: E402
 
 ipc_kernels.install()      # nbval's kernels on private Unix sockets (race-free start-up; see _ext/ipc_kernels.py)
 # nbval has no widget frontend: the live ipywidgets panels would print their first figure into the cell as a
 # bare image (no caption) in the pages built from these executions; gendiff.widgets.explore skips them.
-os.environ.setdefault("BOOK_LIVE_WIDGETS", "0")
+ipc_kernels.headless()
 
 
 def toc_chapters() -> set[Path]:
     text = (ROOT / "_toc.yml").read_text()
     return {(ROOT / f"{m}.md").resolve() for m in re.findall(r"(?:file|root):\s*([^\s#]+)", text)}
+
+
+# nbval's cells under their own limits; a cell that reaches its limit fails naming itself (_ext/cell_timeouts.py)
+_CELL_SECONDS = cell_timeouts.install_nbval(nbval_plugin.IPyNbCell, ROOT)
 
 
 class JupytextNbFile(IPyNbFile):
@@ -62,6 +67,11 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("time per chapter")
         for path, sec in _CHAPTER_SECONDS.items():
             terminalreporter.write_line(f"{sec:7.1f} s  {path}")
+    close = [(k, v) for k, v in _CELL_SECONDS.items() if v[1] and v[0] > v[1] / 3]
+    if close:
+        terminalreporter.section("cells past a third of their time limit (raise ':timeout:' if this persists)")
+        for (path, num), (sec, limit) in close:
+            terminalreporter.write_line(f"{sec:7.1f} s of {limit} s  {path} cell {num}")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -71,3 +71,19 @@ def test_chapter4_dae_sweeps_through_map_jobs_equal_direct_sweeps(tmp_path, monk
     for d, job in jobs.items():
         direct = M.sweep_dae(12, 1, d, [1, 3], 2, cfg, seed=d)
         assert torch.equal(direct["err"], swept[d]["err"]) and swept[d]["N"] == [1, 3]
+
+
+@pytest.mark.parametrize("value, error", [("dask", ValueError), ("ray", ImportError), ("submitit", ImportError)])
+def test_setup_checks_the_executor_in_the_first_cell(monkeypatch, value, error):
+    """An unknown executor, or one whose engine is missing, fails in ``runtime.setup`` (every chapter's first
+    cell), before anything trains; a valid one is shown on the settings line."""
+    import sys
+
+    from gendiff import runtime
+    monkeypatch.setitem(sys.modules, "ray", None)            # engines absent, whatever this venv has
+    monkeypatch.setitem(sys.modules, "submitit", None)
+    monkeypatch.setenv("BOOK_EXECUTOR", value)
+    with pytest.raises(error, match="BOOK_EXECUTOR"):
+        runtime.setup(verbose=False)
+    monkeypatch.setenv("BOOK_EXECUTOR", "local")
+    assert runtime.setup(verbose=False)["executor"] == "local"

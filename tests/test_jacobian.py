@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from gendiff import jacobian, models, runtime
@@ -48,3 +49,18 @@ def test_sure_matches_mse_for_a_linear_shrinker():
     x = torch.rand(256, 1, 8, 8, generator=runtime.generator(3))
     sure, mse = jacobian.sure_mse(D, x, 0.1, generator=runtime.generator(4), n_draws=4)
     assert abs(sure - mse) / mse < 0.05
+
+
+def test_top_eigs_of_a_locally_constant_denoiser_are_zero():
+    """The empirical denoiser next to one training image copies it: its Jacobian is exactly zero there, and
+    ``top_eigs`` says so in one warning and returns zero eigenvalues (ARPACK alone cannot start)."""
+    from gendiff.denoisers import EmpiricalDenoiser
+
+    x = torch.rand(4, 1, 8, 8, generator=runtime.generator(5), dtype=torch.float64)
+    D = EmpiricalDenoiser(x)
+    with pytest.warns(UserWarning, match="Jacobian is zero"):
+        lam, E = jacobian.top_eigs(D, x[:1], 0.05, k=3)
+    assert lam.tolist() == [0.0, 0.0, 0.0] and E.shape == (64, 3)
+    y = x[:1] + 0.5 * torch.randn(x[:1].shape, generator=runtime.generator(6), dtype=torch.float64)
+    lam, _ = jacobian.top_eigs(D, y, 2.0, k=3)               # where the posterior spreads, the usual path
+    assert lam[0] > 0

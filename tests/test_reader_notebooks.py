@@ -140,8 +140,7 @@ def test_built_pages_link_to_the_repository_and_colab_notebooks(tmp_path):
                                        "  - file: chapters/01-a\n  - file: chapters/06-claims\n")
     config = (ROOT / "_config.yml").read_text()
     config = config.replace("execute_notebooks: force", 'execute_notebooks: "off"')
-    config = config.replace("book_html: _ext", f"book_html: {ROOT / '_ext'}").replace(
-        "    ipc_kernels: _ext", "    ipc_kernels: " + str(ROOT / "_ext"))
+    config = config.replace(": _ext ", f": {ROOT / '_ext'} ")       # every local extension's folder
     config = config.replace("exclude_patterns: [", "exclude_patterns: [notebooks, ")
     (tmp_path / "_config.yml").write_text(config)
     jb = Path(sys.executable).parent / "jupyter-book"

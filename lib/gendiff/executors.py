@@ -31,6 +31,17 @@ def executor_name() -> str:
     return name
 
 
+def check_executor() -> str:
+    """``BOOK_EXECUTOR``'s engine, checked without running anything: an unknown name or a missing engine
+    package raises here (``runtime.setup`` calls it in every chapter's first cell), not at the first sweep."""
+    import importlib.util
+
+    name = executor_name()
+    if name != "local" and importlib.util.find_spec(name) is None:
+        raise ImportError(f"BOOK_EXECUTOR={name} needs the '{name}' package: pip install -e \".[{EXTRAS[name]}]\"")
+    return name
+
+
 def _require(name: str):
     import importlib
     try:

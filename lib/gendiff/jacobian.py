@@ -92,7 +92,14 @@ def top_eigs(D, y: torch.Tensor, sigma=None, *, k: int = 32, tol: float = 1e-8):
     The operator v ↦ ½(Jv + Jᵀv) is applied with one ``jvp`` and one ``vjp`` (float64 numpy in, the model's
     dtype inside); ``eigsh`` (implicitly restarted Lanczos) finds the largest algebraic eigenvalues. Returns
     ``(lam (k,), E (d, k))`` sorted descending.
+
+    Where the Jacobian vanishes (a locally constant denoiser, e.g. the empirical denoiser at a noisy image
+    whose posterior sits on one training image), the operator maps two independent starting vectors to
+    zero: the ``k`` eigenvalues are then 0, returned with the first ``k`` standard basis vectors (any
+    orthonormal set is an eigenbasis of the zero map) and a one-line warning.
     """
+    import warnings
+
     from scipy.sparse.linalg import LinearOperator, eigsh
 
     if hasattr(D, "eval"):
@@ -108,8 +115,16 @@ def top_eigs(D, y: torch.Tensor, sigma=None, *, k: int = 32, tol: float = 1e-8):
         jtv = pullback(t)[0]
         return (0.5 * (jv + jtv)).detach().cpu().double().numpy()
 
+    v0 = np.ones(d) / math.sqrt(d)
+    if not np.any(matvec(v0)):                       # ARPACK cannot start from a vector the map sends to 0
+        v0 = np.random.default_rng(0).standard_normal(d)
+        v0 /= np.linalg.norm(v0)
+        if not np.any(matvec(v0)):
+            warnings.warn(f"top_eigs: the Jacobian is zero at this input (the denoiser is locally constant at "
+                          f"sigma={sigma}); returning {k} zero eigenvalues", stacklevel=2)
+            return torch.zeros(k, dtype=torch.float64), torch.eye(d, k, dtype=torch.float64)
     op = LinearOperator((d, d), matvec=matvec, dtype=np.float64)
-    lam, E = eigsh(op, k=k, which="LA", tol=tol, v0=np.ones(d) / math.sqrt(d))
+    lam, E = eigsh(op, k=k, which="LA", tol=tol, v0=v0)
     order = np.argsort(lam)[::-1]
     return torch.tensor(lam[order].copy()), torch.tensor(E[:, order].copy())
 

@@ -116,16 +116,21 @@ def setup(seed: int = 0, *, verbose: bool = True) -> dict:
     """Configure torch once per chapter and seed every generator; returns (and prints) the settings.
 
     Sets the thread count, flushes denormals on the CPU (they slow tiny activations 10×), enables TF32
-    matmuls on CUDA (safe for training; analyses that need float64 ask for it explicitly).
+    matmuls on CUDA (safe for training; analyses that need float64 ask for it explicitly). Every setting is
+    checked here, in a chapter's first cell: an unknown ``BOOK_PROFILE`` or ``BOOK_EXECUTOR``, or an executor
+    whose engine is not installed, raises before anything trains.
     """
+    from .executors import check_executor
+
+    executor = check_executor()
     torch.set_num_threads(threads())
     torch.set_flush_denormal(True)
     if device().type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     seed_everything(seed)
-    info = dict(profile=profile(), device=str(device()), threads=threads(), torch=torch.__version__,
-                cache=str(cache_dir()))
+    info = dict(profile=profile(), device=str(device()), threads=threads(), executor=executor,
+                torch=torch.__version__, cache=str(cache_dir()))
     if verbose:
         print(" | ".join(f"{k}: {v}" for k, v in info.items()))
     return info
