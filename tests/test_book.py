@@ -12,9 +12,10 @@ CH = "00-denoisers-and-generalization"
 
 def _save(tmp_path, **over):
     c = Claims(CH)
-    c.check("x below 1", paper="< 1", ours=0.5, ok=True, section="Fig. 1", source="paper Fig. 1", seeds=0)
-    c.not_reproduced("y at scale", paper="≥ 0.95", ours=0.8, reached=False, why="too small",
-                     source="paper Fig. 2", seeds=3)
+    c.check("x below 1", paper="< 1", ours=0.5, ok=True, section="Fig. 1", source="paper Fig. 1", seeds=0,
+            expect="reproduced")
+    c.check("y at scale", paper="≥ 0.95", ours=0.8, ok=False, reached=False, short="N = 16, the paper's 10⁵",
+            source="paper Fig. 2", seeds=3, expect="out of reach")
     c.consistency("an identity", ours=1e-9, ok=True)
     path = c.save(tmp_path)
     payload = json.loads(path.read_text())
@@ -27,7 +28,7 @@ def test_fresh_results_are_read(tmp_path):
     _save(tmp_path)
     (r,) = book.load_results([CH], folder=tmp_path)
     assert r.problem == "" and r.title == book.chapter_title(CH)
-    assert r.count("pass") == 1 and r.count("not at this scale") == 1 and r.count("fail") == 0
+    assert r.count("reproduced") == 1 and r.count("out of reach") == 1 and r.count("fails") == 0
     assert r.counts()["consistency"] == r.counts()["holds"] == 1 and r.counts()["paper"] == 2
 
 
@@ -104,7 +105,7 @@ def test_overview_links_every_chapter(tmp_path):
     res = book.load_results([CH, "01-harmonic-representations"], folder=tmp_path)
     html = book.claims_overview(res).data
     assert f'href="{CH}.html"' in html and 'href="01-harmonic-representations.html"' in html
-    assert "run the chapter first" in html and "⚠ not at this scale" in html
+    assert "run the chapter first" in html and "⚠ out of reach" in html
 
 
 def test_glue_stores_plain_values(monkeypatch):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import runtime
-from .claims import MARKS, PAPER_STATUSES, count_line, ledger_digest  # noqa: F401 (count_line: the page)
+from .claims import MARKS, PAPER_STATUSES, ROW_ORDER, count_line, ledger_digest  # noqa: F401 (count_line: the page)
 
 CHAPTERS_DIR = runtime.REPO_ROOT / "chapters"
 
@@ -179,7 +179,7 @@ def claims_overview(results: list[ChapterResults]):
             + "</tr></thead><tbody>"]
     for r in results:
         c = r.counts()
-        status = escape(r.problem) if r.problem else ("every paper claim reproduced" if c["pass"] == c["paper"]
+        status = escape(r.problem) if r.problem else ("every paper claim reproduced" if c["reproduced"] == c["paper"]
                                                       else "see below")
         cells = [link(r.chapter, "", r.title), escape(r.profile), str(c["paper"])]
         cells += [str(c[s]) for s in PAPER_STATUSES] + [f'{c["holds"]} of {c["consistency"]} hold', status]
@@ -194,7 +194,8 @@ def claims_overview(results: list[ChapterResults]):
         html.append(f"<p>{escape(count_line(r.counts()))}</p>")
         html.append('<table class="claims-table"><thead><tr>' + "".join(f"<th>{h}</th>" for h in cols)
                     + "<th>where</th></tr></thead><tbody>")
-        for c in (c for c in r.rows if c.get("kind", "paper") == "paper"):
+        paper = [c for c in r.rows if c.get("kind", "paper") == "paper"]
+        for c in sorted(paper, key=lambda c: ROW_ORDER.index(c["status"]) if c["status"] in ROW_ORDER else -1):
             seeds = "" if c["status"] == "needs full" else (
                 str(c.get("seeds") or "—") + (f" (spread {c['spread']:.3g})" if c.get("spread") is not None else ""))
             vals = (c["claim"], c.get("paper", ""), c.get("source", ""), c.get("ours", ""), seeds)

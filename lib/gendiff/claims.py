@@ -1,21 +1,28 @@
 """The claims ledger of a chapter: paper claims (results that this run could have contradicted) apart from
 consistency checks (identities, solver accuracy, properties true by construction).
 
-A **paper claim** (:meth:`Claims.check`) is a measured number, the paper's value, a pass rule and the
+A **paper claim** (:meth:`Claims.check`) is a measured number, the paper's value, a pass rule (``ok``) and the
 *source of its threshold*: the paper's number with its figure/table, or a derivation written in the
-chapter — never this book's own earlier measurement. It also says how many training seeds it rests on:
+chapter — never this book's own earlier measurement. It also records the **regime** the paper states the
+claim for (its N, N/d, image size, σ range, training state) and whether this run ``reached`` it — decided by
+the run's own size and its networks' convergence certificates, never by the value — and how many training
+seeds it rests on (``seeds=0``: no training involved). Its status (:func:`judge`):
 
-* ``seeds=0``  — no training involved (a closed form, a sampler, data statistics);
-* ``seeds≥3``  — measured over several seeds in the chapter; the caller's ``ok`` says on what (``over=``);
-* ``seeds=1/2`` — a trained result on too few seeds. It is a plain pass only when the chapter *measured* the
-  recipe's seed-to-seed ``spread`` and the claim's ``margin`` (distance of the value to its threshold) is
-  larger; otherwise its status is **fragile**: it still asserts, but is not counted as reproduced.
+* **out of reach** — the regime was not reached; ``short`` says which quantity falls short, in numbers;
+* **fragile** — a trained value within its seed-to-seed ``spread`` of the threshold (``margin`` ≤
+  ``spread``), whichever side it falls; or on seeds that disagree (``passing=(k, n)``, 0 < k < n); or on
+  seeds whose spread was not measured and whose passing count is not given (then neither a pass nor a miss
+  is resolved, so the status cannot flip between machines); or passing on fewer than 3 seeds;
+* **fails** — reached and missing, beyond the seed spread: a result, recorded and shown, not an error;
+* **reproduced** — reached and passing: with no training involved, or on ≥ 3 seeds that all pass or whose
+  spread is below the margin.
 
-Statuses: ``pass`` (reproduced), ``fragile``, ``fail`` (raises ``AssertionError`` at once, so the chapter and
-the book build stop), ``not at this scale`` (:meth:`Claims.not_reproduced`: the measured value and why this
-profile cannot show the effect), ``needs full`` (:meth:`Claims.needs_full`: the ``ci`` profile does not run
-the experiment; the row says why). A **consistency check** (:meth:`Claims.consistency`) asserts like a claim
-and fails the build, but is listed apart and never counted as a reproduction.
+Each row **declares** the status it expects (``expect=``, like pytest's strict xfail): a row whose status
+differs, in either direction, is printed at once and :meth:`Claims.save` (the chapter's last cell) raises
+:class:`StatusChanged` listing every such row, so no change to the code, the data or the machine flips a
+claim unseen, and a known failure does not block the book. ``needs full``
+(:meth:`Claims.needs_full`) marks a claim the ``ci`` profile does not run. A **consistency check**
+(:meth:`Claims.consistency`) raises when it fails and is never counted as a reproduction.
 
 ``Claims.save()`` writes the ledger to ``data/results/<chapter>.json`` (or ``$BOOK_RESULTS``) with a digest of the
 chapter, the library (``lib/gendiff``, configs included) and the profile, so the claims page rejects a stale table.
@@ -32,10 +39,15 @@ from pathlib import Path
 from . import runtime
 
 #: display of each status (plain Unicode symbols: no emoji font needed)
-MARKS = {"pass": "✓ reproduced", "fragile": "≈ fragile", "fail": "✗ fail",
-         "not at this scale": "⚠ not at this scale", "needs full": "◌ needs full", "holds": "✓ holds"}
+MARKS = {"reproduced": "✓ reproduced", "fragile": "≈ fragile", "fails": "✗ fails",
+         "out of reach": "⚠ out of reach", "needs full": "◌ needs full", "holds": "✓ holds",
+         "broken": "✗ broken"}
 #: the order of the ledger's counts; the first is the number the landing page quotes
-PAPER_STATUSES = ("pass", "fragile", "not at this scale", "needs full", "fail")
+PAPER_STATUSES = ("reproduced", "fragile", "fails", "out of reach", "needs full")
+#: the order of the rows in a claims table: failures first
+ROW_ORDER = ("fails", "fragile", "out of reach", "reproduced", "needs full")
+#: what ``expect=`` may declare
+EXPECTABLE = ("reproduced", "fragile", "fails", "out of reach")
 #: words that mark a number as this book's own (specs, pilots): never the paper's value
 _NOT_PAPER = re.compile(r"\b(spec|prototype|pilot|ours)\b", re.IGNORECASE)
 
@@ -61,12 +73,46 @@ def _plain(value):
     return value if isinstance(value, (int, float, str, bool, list, tuple, type(None))) else str(value)
 
 
+class StatusChanged(AssertionError):
+    """A paper claim's status differs from the status its chapter declared (``expect=``)."""
+
+
+def judge(ok: bool, *, reached: bool = True, seeds: int = 0, spread: float | None = None,
+          margin: float | None = None, passing: tuple[int, int] | None = None,
+          each_seed: bool = False) -> tuple[str, str]:
+    """The status of a paper claim and the note that explains it (the rules of the module docstring).
+
+    ``margin``: distance of the value to its threshold (≥ 0, on whichever side); ``spread``: the measured
+    seed-to-seed spread of the same quantity; ``passing``: (seeds that pass on their own, seeds);
+    ``each_seed``: the claim is about every seed (``ok`` judged on the worst), so a pass means all pass
+    and a miss is resolved (some seed misses).
+    """
+    if each_seed and ok and passing is None:
+        passing = (seeds, seeds)
+    if not reached:
+        return "out of reach", ""
+    if seeds > 0:
+        if spread is not None and margin is not None and not abs(float(margin)) > float(spread):
+            return "fragile", (f"within its seed spread {_fmt(float(spread))} of the threshold "
+                               f"(margin {_fmt(abs(float(margin)))})")
+        if passing is not None and 0 < passing[0] < passing[1]:
+            return "fragile", f"{passing[0]} of {passing[1]} seeds pass on their own"
+        if spread is None and passing is None and not each_seed:
+            return "fragile", (f"rests on {seeds} seed(s) whose spread is not measured: neither a pass nor "
+                               "a miss is resolved")
+    if not ok:
+        return "fails", ""
+    if 0 < seeds < 3:
+        return "fragile", f"rests on {seeds} seed(s)"
+    return "reproduced", ""
+
+
 @dataclass
 class Claim:
     claim: str
     paper: str
     ours: str
-    passed: bool
+    passed: bool                # the pass rule's verdict on the value
     section: str = ""
     value: object = None
     status: str = ""            # see MARKS
@@ -75,10 +121,14 @@ class Claim:
     seeds: int = 0              # training seeds the value rests on (0: no training involved)
     spread: float | None = None  # measured seed-to-seed spread of the value (max − min), if any
     margin: float | None = None  # distance of the value to its threshold, if given
-    note: str = ""              # why fragile / not at this scale / needs full
+    note: str = ""              # why fragile / out of reach / needs full
+    regime: str = ""            # the regime the paper states the claim for
+    reached: bool = True        # whether this run reached that regime
+    expect: str = ""            # the status the chapter declared
+    passing: str = ""           # "k of n" seeds that pass on their own, if given
 
     def __post_init__(self):
-        self.status = self.status or ("pass" if self.passed else "fail")
+        self.status = self.status or ("reproduced" if self.passed else "fails")
 
     @property
     def seeds_text(self) -> str:
@@ -89,6 +139,8 @@ class Claim:
         s = f"{self.seeds}"
         if self.spread is not None:
             s += f" (spread {_fmt(float(self.spread))})"
+        if self.passing:
+            s += f", {self.passing} pass"
         return s
 
 
@@ -132,7 +184,7 @@ class ClaimsTable:
     """Display object of a chapter's ledger: HTML for the book and Jupyter, markdown (``.data``) for text."""
 
     def __init__(self, rows: list[Claim], counts: dict):
-        self.paper = [r for r in rows if r.kind == "paper"]
+        self.paper = sorted((r for r in rows if r.kind == "paper"), key=lambda r: ROW_ORDER.index(r.status))
         self.checks = [r for r in rows if r.kind == "consistency"]
         self.counts = counts
         esc = lambda s: str(s).replace("|", "\\|")
@@ -174,57 +226,61 @@ class Claims:
         if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 0:
             raise ValueError(f"seeds= must be an integer ≥ 0 (0: no training involved), got {seeds!r}")
 
-    def check(self, claim: str, *, paper: str, ours, ok: bool, source: str, seeds: int, section: str = "",
-              rule: str = "", spread: float | None = None, margin: float | None = None, over: str = "") -> None:
-        """Record a paper claim and raise ``AssertionError`` if ``ok`` is false.
+    def check(self, claim: str, *, paper: str, ours, ok: bool, source: str, seeds: int, expect: str,
+              regime: str = "", reached: bool = True, short: str = "", section: str = "", rule: str = "",
+              spread: float | None = None, margin: float | None = None, passing: tuple[int, int] | None = None,
+              each_seed: bool = False, over: str = "") -> str:
+        """Record a paper claim, judge its status (:func:`judge`) and return it; a status that is not the
+        declared ``expect`` is printed here and raised by :meth:`save`.
 
-        ``source``: where the threshold in ``rule`` comes from. ``seeds``: training seeds behind ``ours``
-        (0 if none); with 1 or 2 seeds give the recipe's measured seed-to-seed ``spread`` and the claim's
-        ``margin`` (|value − threshold|), else the row is *fragile*. ``over`` says what a multi-seed value is
-        (``"median of 3 seeds"``, ``"all 3 seeds"``) and is shown with the value.
+        ``source``: where the threshold in ``rule`` comes from. ``regime``: what the paper states the claim
+        for; ``reached``: whether this run is in it (its size, its networks' certificates — never the
+        value); with ``reached=False``, ``short`` says which quantity falls short, in numbers ("N/d = 15.6,
+        the paper's 390"). ``seeds``: training seeds behind ``ours`` (0 if none); ``spread``: their measured
+        spread, with ``margin`` = |value − threshold|; ``passing``: (seeds that pass alone, seeds);
+        ``each_seed=True``: ``ok`` was judged on the worst seed, so a pass means every seed passes. ``over``
+        says what a multi-seed value is ("median of 3 seeds") and is shown with the value.
         """
         self._validate(paper, source, seeds)
         if spread is not None and margin is None:
             raise ValueError("with spread= give margin= (the distance of the value to its threshold)")
-        ok = bool(ok)
+        if expect not in EXPECTABLE:
+            raise ValueError(f"expect= must be one of {', '.join(EXPECTABLE)}, got {expect!r}")
+        if not reached and not str(short).strip():
+            raise ValueError("with reached=False give short=: the regime quantity that falls short, in numbers")
+        ok, reached = bool(ok), bool(reached)
         shown = _fmt(_plain(ours)) + (f" ({rule})" if rule else "") + (f"; {over}" if over else "")
-        status, note = ("pass" if ok else "fail"), ""
-        if ok and 0 < seeds < 3:
-            if spread is None:
-                status, note = "fragile", f"rests on {seeds} seed(s); seed-to-seed spread not measured"
-            elif not float(spread) < float(margin):
-                status, note = "fragile", f"seed spread {_fmt(float(spread))} ≥ margin {_fmt(float(margin))}"
+        status, note = judge(ok, reached=reached, seeds=seeds, spread=spread, margin=margin, passing=passing,
+                             each_seed=each_seed)
+        if each_seed and ok and passing is None:
+            passing = (seeds, seeds)
+        if not reached:
+            note = f"{short}" + (f" (the claim needs {regime})" if regime else "")
         self._add(Claim(claim, paper, shown, ok, section, _plain(ours), status, "paper", source, seeds,
                         None if spread is None else float(spread), None if margin is None else float(margin),
-                        note))
-        if not ok:
-            raise AssertionError(f"[{self.chapter}] claim failed: {claim}: measured {shown}; paper: {paper}")
+                        note, regime, reached, expect, f"{passing[0]} of {passing[1]}" if passing else ""))
+        if status == "out of reach":
+            print(f"out of reach at profile {runtime.profile()!r}: {claim}: measured {shown}. {note}")
+        if status != expect:
+            print(f"STATUS CHANGED: {self._changed_line(self.rows[-1])}")
+        return status
+
+    @staticmethod
+    def _changed_line(r: Claim) -> str:
+        return f"{r.claim!r}: declared {r.expect!r}, measured {r.status!r} ({r.ours}{'; ' + r.note if r.note else ''})"
+
+    def changes(self) -> list[str]:
+        """One line per paper claim whose status differs from its declaration."""
+        return [self._changed_line(r) for r in self.rows if r.kind == "paper" and r.status != r.expect]
 
     def consistency(self, claim: str, *, ours, ok: bool, section: str = "", rule: str = "") -> None:
         """Record a consistency check (an identity, a solver's accuracy, a property true by construction, a
         closed form against itself); raise ``AssertionError`` if it fails. Never counted as reproduced."""
         shown = _fmt(_plain(ours)) + (f" ({rule})" if rule else "")
-        self._add(Claim(claim, "", shown, bool(ok), section, _plain(ours), "holds" if ok else "fail",
+        self._add(Claim(claim, "", shown, bool(ok), section, _plain(ours), "holds" if ok else "broken",
                         "consistency"))
         if not ok:
             raise AssertionError(f"[{self.chapter}] consistency check failed: {claim}: measured {shown}")
-
-    def not_reproduced(self, claim: str, *, paper: str, ours, reached: bool, why: str, source: str,
-                       seeds: int, section: str = "", rule: str = "", spread: float | None = None,
-                       margin: float | None = None, over: str = "") -> None:
-        """Record a paper claim that this profile is *known* not to show, with the measured value and ``why``.
-
-        Not an assertion: "⚠ not at this scale" while ``reached`` is false; if a run does reach it, the row is
-        judged like :meth:`check` (pass, or fragile on too few seeds). Never move the threshold instead.
-        """
-        if reached:
-            return self.check(claim, paper=paper, ours=ours, ok=True, source=source, seeds=seeds,
-                              section=section, rule=rule, spread=spread, margin=margin, over=over)
-        self._validate(paper, source, seeds)
-        shown = _fmt(_plain(ours)) + (f" ({rule})" if rule else "") + (f"; {over}" if over else "")
-        self._add(Claim(claim, paper, shown, False, section, _plain(ours), "not at this scale", "paper", source,
-                        seeds, spread, margin, why))
-        print(f"not reproduced at profile {runtime.profile()!r}: {claim}: measured {shown}. {why}")
 
     def needs_full(self, claim: str, *, paper: str, source: str, why: str, section: str = "") -> None:
         """Record a paper claim that this profile does not run (``why``: what it would cost). At the ``full``
@@ -234,7 +290,7 @@ class Claims:
                                "measure it with Claims.check")
         self._validate(paper, source, 0)
         self._add(Claim(claim, paper, "not run", False, section, None, "needs full", "paper", source, 0,
-                        note=why))
+                        note=why, reached=False, expect="needs full"))
 
     def counts(self) -> dict:
         """Number of paper claims per status, of consistency checks and of those that hold."""
@@ -257,9 +313,15 @@ class Claims:
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(payload, indent=1, default=str))
         tmp.replace(path)
+        changed = self.changes()
+        if changed:
+            raise StatusChanged(f"[{self.chapter}] {len(changed)} claim(s) changed status (saved to {path}):\n  "
+                                + "\n  ".join(changed) + "\nA changed status is a result: change expect= and the "
+                                "prose that reads it, never the threshold")
         return path
 
     @property
-    def all_passed(self) -> bool:
-        """True when no recorded row failed (not-at-this-scale, fragile and needs-full rows do not fail)."""
-        return all(r.status != "fail" for r in self.rows)
+    def as_declared(self) -> bool:
+        """True when every paper claim has its declared status and every consistency check holds (a row
+        caught and swallowed by a cell is caught here)."""
+        return all(r.status == r.expect if r.kind == "paper" else r.status == "holds" for r in self.rows)

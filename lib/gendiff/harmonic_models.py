@@ -36,3 +36,43 @@ def analysis_jobs(cfg, sets: dict, calpha_sets: dict, disks, n_min: int, n_max: 
         jobs["contour"] = ch01.job(cfg, calpha_sets[a_c][:cfg.n_calpha], f"calpha{a_c:g}-long",
                                    steps=cfg.contour_steps, weight=cfg.calpha_weight)
     return jobs
+
+
+def certificates(cfg, nets: dict, *, halves: dict, other: dict, sets: dict, test, calpha_sets: dict, disks,
+                 n_lo: int, n_hi: int) -> dict:
+    """The convergence certificate (:func:`gendiff.certificate.certify`) of every network of the chapter,
+    keyed like ``nets``, over the σ of ``cfg.sigmas`` (all inside the training law's range σ ≤ 1):
+
+    * digit networks of the largest N (``n_hi``, where the chapter says they generalize): on held-out
+      digits (the last ``cfg.n_eval`` of the other half), beat doing nothing and the Gaussian denoiser of
+      their training digits at every σ;
+    * every other digit network, and the memorizing network of §3: on their own training images (which a
+      memorizing network reproduces), beat doing nothing at every σ;
+    * the networks of §3–§5 (generalizing Cα, Cα per α, disks): on held-out images of their kind, beat doing
+      nothing at every σ.
+    """
+    from .certificate import certify
+
+    out = {}
+    for key, net in nets.items():
+        if key[0] == "digits":
+            _, n, _, g = key
+            train_x = halves[g][:n]
+            if n == n_hi:
+                out[key] = certify(net, halves[other[g]][-cfg.n_eval:], train_x, cfg.sigmas,
+                                   gaussian_at=cfg.sigmas)
+            else:
+                out[key] = certify(net, train_x[:cfg.n_eval], train_x, cfg.sigmas)
+        elif isinstance(key, tuple) and key[1] == "A":
+            x = sets[key]
+            held = x[:cfg.n_eval] if key[0] == min(k[0] for k in sets) else test[:cfg.n_eval]
+            out[key] = certify(net, held, x, cfg.sigmas)
+        elif key == "spectrum":
+            out[key] = certify(net, test[:cfg.n_eval], sets[max(k[0] for k in sets), "A"], cfg.sigmas)
+        elif key == "disks":
+            out[key] = certify(net, disks[cfg.n_disk:], disks[:cfg.n_disk], cfg.sigmas)
+        else:                                               # ("calpha", α) and "contour"
+            a = key[1] if isinstance(key, tuple) else cfg.contour_alpha
+            x = calpha_sets[a]
+            out[key] = certify(net, x[cfg.n_calpha:][:cfg.n_eval], x[:cfg.n_calpha], cfg.sigmas)
+    return out

@@ -1,0 +1,115 @@
+"""A trained denoiser's convergence certificate: is it a denoiser before it is evidence?
+
+On held-out images x and the same noise draws y = x + σz for every competitor, the certificate compares
+the per-pixel mean squared error of the network D_θ with
+
+* **doing nothing**, D(y) = y, whose error is σ² on average: a network that does not beat it at a σ of its
+  training range has not learned to denoise there;
+* the **Gaussian denoiser** of the training set, D_G(y) = μ + Σ(Σ + σ²I)⁻¹(y − μ) (the optimal linear
+  denoiser, Li et al. eq. 5): a network said to *generalize* should beat it, since D_G is what any
+  denoiser that learned only the training set's first two moments achieves.
+
+The criterion of a family of networks is stated by its chapter: ``identity_at`` (the σ at which the
+network must beat doing nothing, normally every σ of its training range) and ``gaussian_at`` (those at
+which it must beat D_G, where the chapter says it generalizes). :func:`plateau` adds the training curve's
+measure: the relative change of the mean loss between the last two tenths of training.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from . import runtime
+
+
+@dataclass
+class Certificate:
+    """Held-out MSE per σ of the network, of doing nothing and of the Gaussian denoiser, and the verdict."""
+
+    sigmas: list[float]
+    mse: list[float]
+    identity: list[float]
+    gaussian: list[float]
+    identity_at: list[float] = field(default_factory=list)
+    gaussian_at: list[float] = field(default_factory=list)
+
+    def _misses(self, at, other) -> list[float]:
+        return [s for s, m, o in zip(self.sigmas, self.mse, other) if s in at and not m < o]
+
+    @property
+    def misses_identity(self) -> list[float]:
+        """The σ of ``identity_at`` at which the network does not beat returning its input."""
+        return self._misses(self.identity_at, self.identity)
+
+    @property
+    def misses_gaussian(self) -> list[float]:
+        """The σ of ``gaussian_at`` at which the network does not beat the Gaussian denoiser."""
+        return self._misses(self.gaussian_at, self.gaussian)
+
+    @property
+    def passed(self) -> bool:
+        return not (self.misses_identity or self.misses_gaussian)
+
+    def shortfall(self) -> str:
+        """One line for a claim's ``short=``: where the network misses, with its MSE and the competitor's."""
+        parts = []
+        for name, misses, other in (("doing nothing", self.misses_identity, self.identity),
+                                    ("the Gaussian denoiser", self.misses_gaussian, self.gaussian)):
+            if misses:
+                i = self.sigmas.index(misses[0])
+                parts.append(f"loses to {name} at σ = {', '.join(f'{s:g}' for s in misses)} "
+                             f"(MSE {self.mse[i]:.2g} vs {other[i]:.2g} at σ = {misses[0]:g})")
+        return "network misses its convergence certificate: " + "; ".join(parts) if parts else ""
+
+
+@torch.no_grad()
+def certify(D, x_test: torch.Tensor, x_train: torch.Tensor, sigmas, *, identity_at=None, gaussian_at=(),
+            seed: int = 0, batch: int = 512) -> Certificate:
+    """The certificate of denoiser ``D(y, σ)`` on held-out ``x_test``, with the Gaussian denoiser of
+    ``x_train``; ``identity_at`` defaults to every σ of ``sigmas``. The same noise draws serve all three."""
+    from .denoisers import GaussianDenoiser
+
+    if hasattr(D, "eval"):
+        D.eval()
+    dev = next(D.parameters()).device if hasattr(D, "parameters") else x_test.device
+    G = GaussianDenoiser(x_train.double().cpu())
+    sigmas = [float(s) for s in sigmas]
+    out = {"mse": [], "identity": [], "gaussian": []}
+    for k, s in enumerate(sigmas):
+        gen = runtime.generator(seed + k)
+        sums = np.zeros(3)
+        for i in range(0, x_test.shape[0], batch):
+            x = x_test[i:i + batch].float()
+            y = x + s * torch.randn(x.shape, generator=gen)
+            d = D(y.to(dev), s).float().cpu()
+            g = G(y.double(), s).float()
+            sums += [(d - x).pow(2).sum().item(), (y - x).pow(2).sum().item(), (g - x).pow(2).sum().item()]
+        for key, v in zip(out, sums / x_test.numel()):
+            out[key].append(float(v))
+    return Certificate(sigmas, out["mse"], out["identity"], out["gaussian"],
+                       list(sigmas if identity_at is None else map(float, identity_at)),
+                       [float(s) for s in gaussian_at])
+
+
+def plateau(losses, *, window: float = 0.1) -> float:
+    """Relative change of the mean training loss from the second-to-last to the last ``window`` of the
+    steps: |mean(last) − mean(previous)| / mean(previous). Small (≲ 0.05) means training has levelled."""
+    v = np.asarray(losses, dtype=float)
+    w = max(1, int(len(v) * window))
+    if len(v) < 2 * w:
+        raise ValueError(f"plateau: {len(v)} losses are too few for two windows of {w}")
+    last, prev = v[-w:].mean(), v[-2 * w:-w].mean()
+    return float(abs(last - prev) / prev)
+
+
+def behind(certs: dict, keys) -> tuple[bool, str]:
+    """Whether every network of ``keys`` passes its certificate, and else the shortfall for a claim's
+    ``short=`` (how many miss, and the first one's)."""
+    keys = list(keys)
+    bad = [k for k in keys if not certs[k].passed]
+    if not bad:
+        return True, ""
+    return False, f"{len(bad)} of {len(keys)} networks miss their certificate; {bad[0]}: " + \
+        certs[bad[0]].shortfall().removeprefix("network misses its convergence certificate: ")
