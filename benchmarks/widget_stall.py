@@ -11,7 +11,8 @@ machine:
 * ``build``: what the book build now sets (``ipc_kernels.headless()``: no live panel).
 
 A run stops at its first stalled cell (the notebook fails there). Prints, per setting, the runs, the cells
-executed, the stalled runs and the slowest cell that did not stall, and writes them as JSON with ``--out``.
+executed, the stalled runs and the slowest cell that did not stall, and writes them as JSON with ``--out``
+(rewritten after every pair of runs, so a long run can be stopped at any time).
 
 Usage: python benchmarks/widget_stall.py [--runs 100] [--cells 10] [--limit-s 12] [--out stall.json]
 """
@@ -106,6 +107,9 @@ def main(argv=None) -> dict:
             t["live_panels"] += r["live_panels"]
             if not r["stalled"]:
                 t["slowest_s"] = max(t["slowest_s"], r["slowest_s"])
+        if args.out:                                    # after every pair of runs: stop it any time
+            args.out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
+                                            "totals": totals, "seconds": time.time() - t0}, indent=2))
     for setting, t in totals.items():
         print(f"{setting:5s}: {t['stalled_runs']} stalled of {t['runs']} runs ({t['cells']} explorer cells, "
               f"{t['live_panels']} live panels); slowest cell that did not stall {t['slowest_s']:.2f} s "

@@ -119,3 +119,10 @@ def test_table_escapes_pipes():
     c = Claims("demo")
     c.check("|h − h*| small", paper="< 1", ours=0.5, ok=True, source="derived in §2", seeds=0, expect="reproduced")
     assert "\\|h − h*\\|" in c.table().data
+
+
+def test_declarations_are_strict_at_ci_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOOK_PROFILE", "gpu")
+    c = Claims("demo")
+    c.check("x", paper="1", ours=2.0, ok=False, source="paper Table 1", seeds=0, expect="reproduced")
+    assert c.save(tmp_path).exists() and c.as_declared and c.rows[0].status == "fails"

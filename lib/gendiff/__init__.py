@@ -11,7 +11,8 @@ One module per concept; chapters import from here:
 * :mod:`gendiff.jacobian`  batched Jacobians (torch.func), eigen-analysis, effective dimension
 * :mod:`gendiff.metrics`   PSNR, cosine similarity, nearest training image, slopes
 * :mod:`gendiff.plots`     the book's figure style and plot helpers
-* :mod:`gendiff.claims`    the claims table every chapter ends with
+* :mod:`gendiff.claims`    the claims ledger every chapter ends with: statuses decided by the regime, declared per row
+* :mod:`gendiff.certificate` a trained denoiser's convergence certificate (against doing nothing and D_G)
 
 Denoiser convention: ``D(y, sigma) -> x_hat`` returns the denoised image (see :mod:`gendiff.train`).
 """
