@@ -23,7 +23,7 @@ from pathlib import Path
 
 from nbclient.exceptions import CellTimeoutError
 
-DEFAULT_S = 300          # every cell without a declared limit runs in < 60 s cold at ci (README: run times)
+DEFAULT_S = 300          # cells without a declared limit ran in ≤ 100 s cold at ci on a loaded 2-core machine
 
 
 class CellStalledError(CellTimeoutError):

@@ -40,3 +40,8 @@ def test_plateau():
     assert certificate.plateau(np.linspace(1, 0.1, 100)) > 0.1
     with pytest.raises(ValueError, match="too few"):
         certificate.plateau([1.0])
+
+
+def test_margin_is_the_tightest_relative_gap():
+    c = certificate.Certificate([0.1, 0.2], [0.008, 0.05], [0.01, 0.04], [0.02, 0.02], [0.1, 0.2], [])
+    assert abs(c.margin - (0.04 - 0.05) / 0.04) < 1e-12 and not c.passed

@@ -49,6 +49,14 @@ class Certificate:
         return self._misses(self.gaussian_at, self.gaussian)
 
     @property
+    def margin(self) -> float:
+        """The tightest relative margin over the checked σ: min of (competitor − network)/competitor MSE
+        (> 0 passes; near 0 means the verdict could change with the training run)."""
+        pairs = [(m, o) for s, m, o in zip(self.sigmas, self.mse, self.identity) if s in self.identity_at]
+        pairs += [(m, o) for s, m, o in zip(self.sigmas, self.mse, self.gaussian) if s in self.gaussian_at]
+        return min(((o - m) / o for m, o in pairs), default=float("inf"))
+
+    @property
     def passed(self) -> bool:
         return not (self.misses_identity or self.misses_gaussian)
 

@@ -48,7 +48,7 @@ PAPER_STATUSES = ("reproduced", "fragile", "fails", "out of reach", "needs full"
 #: the order of the rows in a claims table: failures first
 ROW_ORDER = ("fails", "fragile", "out of reach", "reproduced", "needs full")
 #: what ``expect=`` may declare
-EXPECTABLE = ("reproduced", "fragile", "fails", "out of reach", "TODO")  # TEMP
+EXPECTABLE = ("reproduced", "fragile", "fails", "out of reach")
 #: words that mark a number as this book's own (specs, pilots): never the paper's value
 _NOT_PAPER = re.compile(r"\b(spec|prototype|pilot|ours)\b", re.IGNORECASE)
 
