@@ -39,7 +39,7 @@ def analysis_jobs(cfg, sets: dict, calpha_sets: dict, disks, n_min: int, n_max: 
 
 
 def certificates(cfg, nets: dict, *, halves: dict, other: dict, sets: dict, test, calpha_sets: dict, disks,
-                 n_lo: int, n_hi: int) -> dict:
+                 n_hi: int) -> dict:
     """The convergence certificate (:func:`gendiff.certificate.certify`) of every network of the chapter,
     keyed like ``nets``, over the σ of ``cfg.sigmas`` (all inside the training law's range σ ≤ 1):
 
