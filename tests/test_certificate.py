@@ -36,12 +36,44 @@ def test_an_oracle_passes_and_behind_names_the_first_miss():
 
 
 def test_plateau():
-    assert certificate.plateau(np.r_[np.linspace(1, 0.1, 80), np.full(20, 0.1)]) < 1e-9
-    assert certificate.plateau(np.linspace(1, 0.1, 100)) > 0.1
+    flat = np.r_[np.linspace(1, 0.1, 60), 0.1 + 0.001 * np.tile([1, -1], 20)]
+    d, se = certificate.plateau(flat)
+    assert abs(d) < 1e-3 and se < 0.01
+    d, se = certificate.plateau(np.linspace(1, 0.1, 100))
+    assert d < -0.2 and se < abs(d) / 4
     with pytest.raises(ValueError, match="too few"):
-        certificate.plateau([1.0])
+        certificate.plateau([1.0, 2.0, 3.0])
+
+
+def test_the_plateau_is_carried_and_shown_but_not_in_the_verdict():
+    x = _data()
+    oracle = lambda y, s: x[: y.shape[0]]  # noqa: E731
+    falling = certificate.certify(oracle, x, x, [0.1], losses=np.linspace(1, 0.1, 100))
+    assert not falling.levelled and falling.passed and falling.shortfall() == ""
+    noisy = 1 + 0.3 * np.random.default_rng(0).standard_normal(100)    # ±30 % minibatch noise, no trend
+    assert certificate.certify(oracle, x, x, [0.1], losses=noisy).levelled
+    assert certificate.certify(oracle, x, x, [0.1]).plateau is None
 
 
 def test_margin_is_the_tightest_relative_gap():
     c = certificate.Certificate([0.1, 0.2], [0.008, 0.05], [0.01, 0.04], [0.02, 0.02], [0.1, 0.2], [])
     assert abs(c.margin - (0.04 - 0.05) / 0.04) < 1e-12 and not c.passed
+
+
+def test_training_range_and_the_gaussian_bar():
+    from gendiff.train import NoiseLaw
+    lo, hi = certificate.training_range(NoiseLaw("edm"))
+    assert abs(np.log(lo) - (-1.2 - 2.5758 * 1.2)) < 1e-3 and abs(np.log(hi) - (-1.2 + 2.5758 * 1.2)) < 1e-3
+    assert certificate.training_range(NoiseLaw("quadratic", sigma_max=1.0)) == (0.0, 1.0)
+    mixed = NoiseLaw("edm", sigma_max=80.0, loguniform_frac=0.2)
+    assert certificate.training_range(mixed) == (0.002, 80.0)
+    assert certificate.gaussian_bar([0.1, 0.4, 0.5, 0.8], 1.0) == [0.1, 0.4]
+
+
+def test_summary_counts_per_family():
+    c = certificate.Certificate([0.1], [0.008], [0.01], [0.02], [0.1], [], (-0.3, 0.01))
+    bad = certificate.Certificate([0.1], [0.02], [0.01], [0.02], [0.1], [])
+    fam = lambda k: k[0] if isinstance(k, tuple) else k  # noqa: E731
+    text = certificate.summary({("a", 1): c, ("a", 2): bad, "b": c}, fam)
+    assert "1 / 2" in text.splitlines()[1] and "-0.30" in text.splitlines()[1]
+    assert text.splitlines()[2].startswith("b") and "1 / 1" in text.splitlines()[2]

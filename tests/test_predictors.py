@@ -82,8 +82,6 @@ def test_memorization_onset_is_the_first_step_at_the_level_and_never_is_infinite
     fr = {250: 0.0, 500: 0.2, 1000: 0.6, 1500: 0.9}
     assert mt.onset_step(fr, 0.5) == 1000 and mt.onset_step(fr, 0.1) == 500
     assert mt.onset_step({250: 0.0, 500: 0.1}, 0.5) == math.inf
-    assert mt.onsets_ordered({16: [250, 500], 64: [1000, 1000], 4000: [math.inf, math.inf]})
-    assert not mt.onsets_ordered({16: [1000, 1000], 64: [250, 250]})
     with pytest.raises(ValueError, match="level"):
         mt.onset_step(fr, 0)
 

@@ -38,41 +38,46 @@ def analysis_jobs(cfg, sets: dict, calpha_sets: dict, disks, n_min: int, n_max: 
     return jobs
 
 
-def certificates(cfg, nets: dict, *, halves: dict, other: dict, sets: dict, test, calpha_sets: dict, disks,
+def certificates(cfg, trained: dict, *, halves: dict, other: dict, sets: dict, test, calpha_sets: dict, disks,
                  n_hi: int) -> dict:
-    """The convergence certificate (:func:`gendiff.certificate.certify`) of every network of the chapter,
-    keyed like ``nets``, over the σ of ``cfg.sigmas`` (all inside the training law's range σ ≤ 1):
+    """The convergence certificate (:func:`gendiff.certificate.certify`) of every network of the chapter
+    (``trained``: {key: :class:`gendiff.train.Trained`}), keyed like it, over the σ of ``cfg.sigmas`` (all
+    inside the training law's range σ ≤ 1), each with the plateau of its training loss:
 
     * digit networks of the largest N (``n_hi``, where the chapter says they generalize): on held-out
-      digits (the last ``cfg.n_eval`` of the other half), beat doing nothing and the Gaussian denoiser of
-      their training digits at every σ;
+      digits (the last ``cfg.n_eval`` of the other half), beat doing nothing at every σ and the Gaussian
+      denoiser of their training digits at every σ below half the image range
+      (:func:`gendiff.certificate.gaussian_bar`);
     * every other digit network, and the memorizing network of §3: on their own training images (which a
       memorizing network reproduces), beat doing nothing at every σ;
     * the networks of §3–§5 (generalizing Cα, Cα per α, disks): on held-out images of their kind, beat doing
       nothing at every σ.
     """
-    from .certificate import certify
+    from functools import partial
+
+    from .certificate import certify, gaussian_bar
 
     out = {}
-    for key, net in nets.items():
+    for key, run in trained.items():
+        net, certify_ = run.model, partial(certify, losses=run.history["loss"])
         if key[0] == "digits":
             _, n, _, g = key
             train_x = halves[g][:n]
             if n == n_hi:
-                out[key] = certify(net, halves[other[g]][-cfg.n_eval:], train_x, cfg.sigmas,
-                                   gaussian_at=cfg.sigmas)
+                out[key] = certify_(net, halves[other[g]][-cfg.n_eval:], train_x, cfg.sigmas,
+                                    gaussian_at=gaussian_bar(cfg.sigmas, 1.0))
             else:
-                out[key] = certify(net, train_x[:cfg.n_eval], train_x, cfg.sigmas)
+                out[key] = certify_(net, train_x[:cfg.n_eval], train_x, cfg.sigmas)
         elif isinstance(key, tuple) and key[1] == "A":
             x = sets[key]
             held = x[:cfg.n_eval] if key[0] == min(k[0] for k in sets) else test[:cfg.n_eval]
-            out[key] = certify(net, held, x, cfg.sigmas)
+            out[key] = certify_(net, held, x, cfg.sigmas)
         elif key == "spectrum":
-            out[key] = certify(net, test[:cfg.n_eval], sets[max(k[0] for k in sets), "A"], cfg.sigmas)
+            out[key] = certify_(net, test[:cfg.n_eval], sets[max(k[0] for k in sets), "A"], cfg.sigmas)
         elif key == "disks":
-            out[key] = certify(net, disks[cfg.n_disk:], disks[:cfg.n_disk], cfg.sigmas)
+            out[key] = certify_(net, disks[cfg.n_disk:], disks[:cfg.n_disk], cfg.sigmas)
         else:                                               # ("calpha", α) and "contour"
             a = key[1] if isinstance(key, tuple) else cfg.contour_alpha
             x = calpha_sets[a]
-            out[key] = certify(net, x[cfg.n_calpha:][:cfg.n_eval], x[:cfg.n_calpha], cfg.sigmas)
+            out[key] = certify_(net, x[cfg.n_calpha:][:cfg.n_eval], x[:cfg.n_calpha], cfg.sigmas)
     return out

@@ -98,12 +98,6 @@ def settle_step(fd: dict[int, float], share: float = 0.9) -> float:
     return float(next(s for s in steps if first - fd[s] >= share * (first - low)))
 
 
-def onsets_ordered(onsets: dict[int, list[float]]) -> bool:
-    """True when the median onset does not decrease with N (``onsets``: N → onset per seed; ∞ = never)."""
-    med = [float(np.median(onsets[n])) for n in sorted(onsets)]
-    return all(a <= b for a, b in zip(med, med[1:]))
-
-
 def plot_fractions(curves: dict, *, level: float):
     """Two panels against training step, one line per (N, seed) coloured by N: the memorized share f_mem
     with the onset level dashed (left), the samples' Fréchet distance to held-out digits (right, log)."""

@@ -121,14 +121,19 @@ def gl_data(side: int, d: int, ratio: int, *, generator: torch.Generator, K: int
 
 
 def gl_unet_sweep(side: int, ds, ratios, *, steps: int, channels: int, batch: int, samples: int,
-                  workers: int = 1, name: str = "ch04-unet-gl") -> dict:
+                  workers: int = 1, name: str = "ch04-unet-gl",
+                  cert_sigmas=(0.02, 0.1, 0.5, 2.0)) -> tuple[dict, dict]:
     """(d, ratio) → :func:`gl_score_molrg` of ``samples`` Heun samples (18 steps, EDM's) of the book's EDM
     U-Net (``edm_unet(1, channels)``, σ_data = the data's std) trained ``steps`` Adam steps with EDM's noise
     law and weighting on :func:`gl_data` (seed 300 + 10d + ratio, which also draws the sampler's noise).
-    All runs go through :func:`gendiff.train.train_many` (cached; ``workers`` processes)."""
+    All runs go through :func:`gendiff.train.train_many` (cached; ``workers`` processes).
+
+    Returns ``(gl, certificates)``: the scores, and each network's :func:`gendiff.certificate.certify` on
+    its training images (which a memorizing network reproduces) against doing nothing, at ``cert_sigmas``
+    inside the EDM law's training range, with the plateau of its loss."""
     import functools
 
-    from . import runtime, sampling
+    from . import certificate, runtime, sampling
     from . import train as T
 
     cells = {}
@@ -143,12 +148,15 @@ def gl_unet_sweep(side: int, ds, ratios, *, steps: int, channels: int, batch: in
             make = functools.partial(_models.edm_unet, 1, channels, (1, 2), sd)
             cells[d, r] = (T.Job(make, x, tc, name), g, x, U)
     nets = T.train_many({c: v[0] for c, v in cells.items()}, workers=workers)
-    out = {}
+    out, certs = {}, {}
+    lo, hi = certificate.training_range(T.NoiseLaw("edm"))
+    at = [s for s in cert_sigmas if lo <= s <= hi]
     for c, (_, g, x, U) in cells.items():
+        certs[c] = certificate.certify(nets[c].model.cpu(), x, x, at, losses=nets[c].history["loss"])
         z = 80 * torch.randn(samples, 1, side, side, generator=g)
         with torch.no_grad():
             s = sampling.edm_sample(nets[c].model.cpu(), z, num_steps=18).x
         if not torch.isfinite(s).all():
             raise RuntimeError(f"non-finite samples for d = {c[0]}, N_k/d = {c[1]}: the run diverged")
         out[c] = gl_score_molrg(s.flatten(1), x.flatten(1), U.float())
-    return out
+    return out, certs
