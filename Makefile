@@ -69,6 +69,17 @@ unit: $(STAMP)
 chapters: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env chapters -v --durations=0
 
+## The chapters in two lanes at once (scripts/lanes.py: chapters 1, 2, 5 | 0, 3, 4, then the claims page), each
+## lane's cell limits doubled: one lane's single-threaded evaluation cells use the core the other's training
+## leaves idle. Not yet `make test`'s chapter stage: its cold time against one session is to be measured.
+LANES := chapters/01-harmonic-representations.md,chapters/02-min-norm-denoisers.md,chapters/05-synthesis.md \
+         chapters/00-denoisers-and-generalization.md,chapters/03-gaussian-structure.md,chapters/04-subspace-clustering.md
+LAST_PAGE := chapters/06-claims.md
+.PHONY: chapters-lanes
+chapters-lanes: $(STAMP)
+	TQDM_DISABLE=1 $(BIN)/python scripts/lanes.py --toc _toc.yml --after $(LAST_PAGE) \
+	  --pytest "--nbval-lax --nbval-current-env --durations=15 -v" $(LANES)
+
 ## Reflow the chapters' code cells to 88 columns with ruff (tests/test_cells.py checks the width). Long
 ## strings and comments are left to the author.
 format: $(STAMP)

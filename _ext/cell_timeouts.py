@@ -37,7 +37,21 @@ def limit_s(cell, profile: str | None = None) -> int | None:
     if profile != "ci":
         return None
     declared = (cell.get("metadata") or {}).get("timeout")
-    return int(declared) if declared else DEFAULT_S
+    return int((int(declared) if declared else DEFAULT_S) * limit_scale())
+
+
+def limit_scale() -> float:
+    """``BOOK_CELL_LIMIT_SCALE`` (default 1): the factor on every limit when sessions share the cores
+    (``scripts/lanes.py`` sets it to its number of lanes: each lane's training runs at that fraction of the
+    machine). A value below 1 or not a number is an error."""
+    raw = os.environ.get("BOOK_CELL_LIMIT_SCALE", "").strip() or "1"
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = 0.0
+    if not scale >= 1:
+        raise ValueError(f"BOOK_CELL_LIMIT_SCALE = {raw!r}: give a number ≥ 1 (e.g. 2 for two lanes)")
+    return scale
 
 
 def describe(cell, index: int | None = None) -> str:

@@ -156,3 +156,12 @@ def test_warm_book_is_timed_against_the_cold_run(tmp_path, warm, rc, ok, capsys)
             == 0) is ok
     assert f"warm-book {warm} s (exit {rc}) against unit+chapters 1700 s" in capsys.readouterr().out
     assert stage_times.main([str(times), "--warm", "absent", "--cold", "unit+chapters", "--at-most", "0.5"]) == 1
+
+
+def test_limits_scale_with_the_lanes_sharing_the_cores(monkeypatch):
+    cell = {"metadata": {"timeout": 600}}
+    monkeypatch.setenv("BOOK_CELL_LIMIT_SCALE", "2")
+    assert cell_timeouts.limit_s(cell, "ci") == 1200
+    monkeypatch.setenv("BOOK_CELL_LIMIT_SCALE", "0.5")
+    with pytest.raises(ValueError, match="BOOK_CELL_LIMIT_SCALE"):
+        cell_timeouts.limit_s(cell, "ci")
