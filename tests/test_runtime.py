@@ -44,6 +44,12 @@ def test_bad_thread_count_is_an_error(monkeypatch, value):
     assert "set BOOK_THREADS=1" in _one_line(err)
 
 
+def test_bad_memo_setting_stops_the_first_cell(monkeypatch):
+    monkeypatch.setenv("BOOK_MEMO", "off")
+    with pytest.raises(ValueError, match="BOOK_MEMO must be 0 or 1"):
+        runtime.setup(verbose=False)
+
+
 @pytest.fixture
 def fresh_device():
     runtime.device.cache_clear()

@@ -4,6 +4,7 @@ One module per concept; chapters import from here:
 
 * :mod:`gendiff.runtime`   profile (``BOOK_PROFILE``), device, threads, seeds, checkpoint cache
 * :mod:`gendiff.train`     the one training loop, noise laws, denoising losses
+* :mod:`gendiff.memo`      measurements of trained networks kept in the cache, keyed by their arguments' content
 * :mod:`gendiff.data`      offline datasets (Cα images, disks, digits, photo patches, LFW faces, folders)
 * :mod:`gendiff.models`    bias-free UNet / CNN (paper 1), EDM-preconditioned UNet (paper 3)
 * :mod:`gendiff.denoisers` closed-form denoisers: empirical (multi-delta), Gaussian (Wiener)

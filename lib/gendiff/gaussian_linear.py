@@ -82,6 +82,10 @@ class AffineDenoiser:
             raise KeyError(f"no affine denoiser fitted at σ = {s:.4g} (have {', '.join(f'{v:.4g}' for v in self.keys)})")
         return float(k)
 
+    def __plain__(self) -> dict:
+        """The constructor's arguments (so :mod:`gendiff.memo` can store a fitted D_L)."""
+        return {"params": self.params, "shape": self.shape}
+
     def __call__(self, y: torch.Tensor, sigma) -> torch.Tensor:
         yf = _flat(y).double().cpu()
         s = torch.as_tensor(sigma, dtype=torch.float64).reshape(-1).cpu()

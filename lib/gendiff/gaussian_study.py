@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from . import executors, runtime
+from .memo import is_memo_cached, memoized
 from .denoisers import GaussianDenoiser
 from .gaussian import gl_score, linearity_score, sample_distance, score_rmse
 from .gaussian_edm import copy_fraction
@@ -67,6 +68,7 @@ def model_jobs(cfg, pool: torch.Tensor, pool2: torch.Tensor) -> dict:
     return jobs
 
 
+@memoized
 def evaluate(D, train_set: torch.Tensor, held: torch.Tensor, sig, xT: torch.Tensor, *, sample_steps: int,
              n_pairs: int, linearity: bool = True, rmse_at=None, name: str = "model") -> dict:
     """One denoiser measured the chapter's way.
@@ -106,10 +108,14 @@ def _call(job):
 def _map(fn, jobs: dict, common: dict, workers: int) -> dict:
     """name → fn(*args, **common, **kw) for jobs name → (args, kw), in ``workers`` local processes. Each
     result depends only on its own arguments (every measurement draws from its own seeded generator), so
-    it does not depend on ``workers``."""
-    names = list(jobs)
-    calls = [(fn, jobs[k][0], {**common, **jobs[k][1]}) for k in names]
-    return dict(zip(names, executors.map_jobs(_call, calls, workers=workers, executor="local")))
+    it does not depend on ``workers``. ``fn`` is memoized: the calls not yet in the cache run in the workers
+    (which store them), then every value is read from the cache here, so a cold and a warm run return
+    the same stored values."""
+    calls = {k: (fn, jobs[k][0], {**common, **jobs[k][1]}) for k in jobs}
+    todo = [c for c in calls.values() if not is_memo_cached(c[0], *c[1], **c[2])]
+    if len(todo) > 1 and workers > 1:
+        executors.map_jobs(_call, todo, workers=workers, executor="local")
+    return {k: f(*args, **kw) for k, (f, args, kw) in calls.items()}
 
 
 def evaluate_all(jobs: dict, held: torch.Tensor, sig, xT: torch.Tensor, *, sample_steps: int, n_pairs: int,
@@ -125,6 +131,7 @@ def distill_all(jobs: dict, held: torch.Tensor, sig, *, n_noise: int, shape: tup
     return _map(distill_network, todo, dict(n_noise=n_noise, shape=shape), workers)
 
 
+@memoized
 def _adam_fit(net, held, sigma, W_ref, n_noise, steps, lr, seed):
     from .train import FitConfig
 
@@ -160,6 +167,7 @@ def pair_distances(evals_a: list[dict], eval_b: dict) -> np.ndarray:
     return np.array(rows)
 
 
+@memoized
 def distill_network(net, DG, held: torch.Tensor, sig, *, n_noise: int, shape: tuple) -> dict:
     """Distil ``net`` on every σ of ``sig`` (exact least squares, eqs. 8–9) and compare by eq. 10.
 

@@ -23,6 +23,9 @@ import numpy as np
 import torch
 from torch.func import jacrev, jvp, vjp, vmap
 
+from . import runtime
+from .memo import memoized
+
 
 def _single(D, y_shape, sigma):
     def f(v):
@@ -129,15 +132,17 @@ def top_eigs(D, y: torch.Tensor, sigma=None, *, k: int = 32, tol: float = 1e-8):
     return torch.tensor(lam[order].copy()), torch.tensor(E[:, order].copy())
 
 
-def sure_mse(D, x: torch.Tensor, sigma: float, *, generator: torch.Generator | None = None, n_draws: int = 1,
-             n_probes: int = 4):
+@memoized
+def sure_mse(D, x: torch.Tensor, sigma: float, *, seed: int = 0, n_draws: int = 1, n_probes: int = 4):
     """Stein's unbiased risk estimate of the per-pixel MSE, with a Hutchinson trace estimate, alongside the
     true (oracle) MSE on the same noisy draws:
 
         SURE = (‖y − f(y)‖² + 2σ² tr J(y) − σ²d)/d,  tr J ≈ mean_p ⟨ε_p, J ε_p⟩ (Rademacher ε_p).
 
-    Returns ``(sure, mse)`` averaged over images and draws (floats).
+    Returns ``(sure, mse)`` averaged over images and draws (floats); noise and probes are drawn from
+    ``runtime.generator(seed)``.
     """
+    generator = runtime.generator(seed)
     if hasattr(D, "eval"):
         D.eval()
     d = x[0].numel()

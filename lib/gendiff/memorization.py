@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from . import metrics, runtime, sampling
+from .memo import memoized
 
 
 def train_test_curves(D, train: torch.Tensor, test: torch.Tensor, sigmas, *, seed: int = 0,
@@ -86,6 +87,7 @@ class Gap:
         return self.train - self.test
 
 
+@memoized
 def train_test_gap(D, train: torch.Tensor, test: torch.Tensor, sigmas, *, seed: int = 0,
                    n_eval: int | None = None) -> Gap:
     """:class:`Gap` of ``D`` on its training images and on held-out images (first ``n_eval`` of each).
@@ -128,6 +130,7 @@ class PairStats:
         return float(torch.cat([self.near_a, self.near_b]).median()) if len(self.cos_ab) else float("nan")
 
 
+@memoized
 def paired_stats(D_a, D_b, train_a: torch.Tensor, train_b: torch.Tensor, n: int, *, seed: int = 0,
                  **sampler_kw) -> PairStats:
     """:func:`paired_samples` of ``D_a``, ``D_b`` (started at their training means), then

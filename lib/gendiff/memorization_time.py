@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from .gaussian_edm import copy_fraction
+from .memo import memoized
 from .metrics import frechet_pca
 from .sampling import edm_sample
 from .train import load_snapshot
@@ -51,6 +52,7 @@ def along_training(make_model, snapshots: dict, final, train_set: torch.Tensor, 
     return out
 
 
+@memoized
 def chapter3_curves(cfg3, *, n_samples: int, seed: int = 7) -> dict:
     """(N, seed) → {"f_mem": {step: f_mem}, "fd": {step: Fréchet distance}} for every run of chapter 3's size
     sweep (``cfg3``: its config), from the snapshots those runs kept and their final weights — chapter 3's cached models (the same jobs, so

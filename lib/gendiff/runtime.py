@@ -117,12 +117,14 @@ def setup(seed: int = 0, *, verbose: bool = True) -> dict:
 
     Sets the thread count, flushes denormals on the CPU (they slow tiny activations 10×), enables TF32
     matmuls on CUDA (safe for training; analyses that need float64 ask for it explicitly). Every setting is
-    checked here, in a chapter's first cell: an unknown ``BOOK_PROFILE`` or ``BOOK_EXECUTOR``, or an executor
-    whose engine is not installed, raises before anything trains.
+    checked here, in a chapter's first cell: an unknown ``BOOK_PROFILE``, ``BOOK_EXECUTOR`` or ``BOOK_MEMO``, or
+    an executor whose engine is not installed, raises before anything trains.
     """
     from .executors import check_executor
+    from .memo import enabled as memo_enabled
 
     executor = check_executor()
+    memo_enabled()
     torch.set_num_threads(threads())
     torch.set_flush_denormal(True)
     if device().type == "cuda":

@@ -19,9 +19,11 @@ import numpy as np
 import torch
 
 from . import metrics, predictors, runtime, sampling
+from .memo import memoized
 
 
 @torch.no_grad()
+@memoized
 def explained(net: Callable, preds: Mapping[str, Callable], x_test: torch.Tensor, sigmas, *, seed: int = 0) -> dict:
     """r² of every predictor against ``net`` on ``x_test`` + σz for each σ (the same z for all).
 
